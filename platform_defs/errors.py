@@ -1,0 +1,44 @@
+"""Errors the platform raises.
+
+Each one is written for the person who has to fix it: it says what is wrong and what to do.
+They all derive from `PlatformError` so a CLI or a sensor can catch the whole family and show
+the message without a traceback.
+"""
+
+from __future__ import annotations
+
+
+class PlatformError(Exception):
+    """Base class: the message is the whole user-facing explanation."""
+
+
+class SettingsError(PlatformError):
+    """A setting (environment variable or `.env` entry) has a value the platform cannot use."""
+
+
+class CredentialsError(PlatformError):
+    """Credentials are missing, weak, publicly known or rejected by the store."""
+
+
+class StoreStartError(PlatformError):
+    """The local object store could not be started (binary missing, port busy, crashed)."""
+
+
+class StoreUnreachableError(PlatformError):
+    """The object store endpoint did not answer within the time allowed."""
+
+
+class BucketError(PlatformError):
+    """A bucket name is invalid or a bucket operation was refused."""
+
+
+class JavaError(PlatformError):
+    """Java is missing or the wrong version for Spark."""
+
+
+class SparkJarsError(PlatformError):
+    """The Spark/Iceberg jars are missing from the cache or fail verification."""
+
+
+class CatalogError(PlatformError):
+    """The Iceberg catalog cannot be reached or is misconfigured."""
