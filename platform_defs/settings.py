@@ -1,0 +1,230 @@
+"""The platform's settings: one typed object, read from the environment and an optional `.env`.
+
+Every resource takes its names, ports and paths from here, so there is one place to look when
+asking "where does this value come from". Variables are prefixed `PLATFORM_`. Invalid values fail
+when the settings load, with a message that names the variable and says how to fix it, instead
+of surfacing later as a confusing error from a client library.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlparse
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from platform_defs.errors import SettingsError
+
+ENV_PREFIX = "PLATFORM_"
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$")
+_IPV4 = re.compile(r"^\d+\.\d+\.\d+\.\d+$")
+_CATALOG_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+
+
+def default_state_dir() -> Path:
+    return Path.home() / ".local" / "state" / "lakehouse-platform"
+
+
+def bucket_name_problem(name: str) -> str | None:
+    """Why `name` is not a valid S3 bucket name, or None. Checked before any call is made."""
+    if not _BUCKET.match(name):
+        return (
+            "must be 3-63 characters of lowercase letters, digits, '.' and '-', starting and "
+            "ending with a letter or digit"
+        )
+    if ".." in name or ".-" in name or "-." in name:
+        return "must not contain '..', '.-' or '-.'"
+    if _IPV4.match(name):
+        return "must not look like an IP address"
+    if name.startswith("xn--") or name.endswith("-s3alias"):
+        return "must not start with 'xn--' or end with '-s3alias' (reserved by S3)"
+    return None
+
+
+class PlatformSettings(BaseSettings):
+    """Typed settings for both targets; see README "Settings reference" for every variable."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_file=".env",
+        env_file_encoding="utf-8",
+        extra="ignore",
+        frozen=True,
+    )
+
+    target: Literal["local", "kubernetes"] = Field(
+        "local", description="Where the namespace and object store come from."
+    )
+    namespace: str = Field("analytics", description="Kubernetes namespace / local state root.")
+    bucket: str = Field("datalake", description="The data-lake bucket.")
+    state_dir: Path = Field(
+        default_factory=default_state_dir,
+        description="Store data, logs, generated credentials and the local catalog live here.",
+    )
+    s3_endpoint: str | None = Field(
+        None,
+        description="An existing S3 endpoint (http[s]://host:port). Unset with the local target: "
+        "the platform runs its own embedded store.",
+    )
+    s3_region: str = Field("us-east-1", description="Region sent to S3 clients.")
+    s3_port: int = Field(9000, description="Embedded store: S3 API port on 127.0.0.1.")
+    console_port: int = Field(9001, description="Embedded store: console/admin UI port.")
+    store_backend: Literal["auto", "minio", "seaweedfs"] = Field(
+        "auto", description="Embedded store: `minio` binary on PATH first, else SeaweedFS."
+    )
+    credentials_source: Literal["generated", "env", "file"] = Field(
+        "generated",
+        description="generated: created on first start in the state dir (0600); env: "
+        "PLATFORM_S3_ACCESS_KEY/PLATFORM_S3_SECRET_KEY; file: PLATFORM_CREDENTIALS_FILE.",
+    )
+    s3_access_key: str | None = Field(None, description="With credentials_source=env.")
+    s3_secret_key: str | None = Field(None, description="With credentials_source=env.", repr=False)
+    credentials_file: Path | None = Field(None, description="With credentials_source=file.")
+    s3_timeout_seconds: float = Field(5.0, description="Connect/read timeout for S3 calls.")
+    store_start_timeout_seconds: float = Field(30.0, description="Wait for the store to be ready.")
+
+    # Iceberg / Spark
+    catalog_name: str = Field("lakehouse", description="Iceberg catalog name (Spark = pyiceberg).")
+    catalog_type: Literal["jdbc", "hadoop"] = Field(
+        "jdbc",
+        description="jdbc: shared JDBC/SQL catalog (safe for many writers); hadoop: the guide's "
+        "s3a:// file-system catalog, single writer only.",
+    )
+    catalog_uri: str | None = Field(
+        None,
+        description="SQLAlchemy-style URI of the catalog database (postgresql+psycopg2://...). "
+        "Unset: a SQLite file in the state dir.",
+    )
+    spark_master: str = Field("local[*]", description="local[*], spark://host:port or k8s://...")
+    spark_driver_memory: str = Field("2g", description="spark.driver.memory")
+    jar_cache_dir: Path | None = Field(None, description="Where Spark/Iceberg jars are cached.")
+
+    @field_validator("namespace")
+    @classmethod
+    def _namespace(cls, value: str) -> str:
+        if not _DNS_LABEL.match(value):
+            raise ValueError(
+                "must be a DNS-1123 label: at most 63 lowercase letters, digits or '-', "
+                "starting and ending with a letter or digit"
+            )
+        return value
+
+    @field_validator("bucket")
+    @classmethod
+    def _bucket(cls, value: str) -> str:
+        problem = bucket_name_problem(value)
+        if problem:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("s3_endpoint")
+    @classmethod
+    def _endpoint(cls, value: str | None) -> str | None:
+        if value in (None, ""):
+            return None
+        assert value is not None
+        parsed = urlparse(value)
+        if parsed.scheme not in ("http", "https") or not parsed.hostname:
+            raise ValueError("must look like http://host:port or https://host:port")
+        if parsed.path not in ("", "/"):
+            raise ValueError("must not contain a path (the bucket is set by PLATFORM_BUCKET)")
+        return value.rstrip("/")
+
+    @field_validator("s3_port", "console_port")
+    @classmethod
+    def _port(cls, value: int) -> int:
+        if not 1024 <= value <= 65535:
+            raise ValueError("must be a port number between 1024 and 65535")
+        return value
+
+    @field_validator("catalog_name")
+    @classmethod
+    def _catalog(cls, value: str) -> str:
+        if not _CATALOG_NAME.match(value):
+            raise ValueError("must be an identifier: letters, digits and '_', not starting with a digit")
+        return value
+
+    @field_validator("state_dir", "credentials_file", "jar_cache_dir")
+    @classmethod
+    def _expand(cls, value: Path | None) -> Path | None:
+        return value.expanduser().absolute() if value is not None else None
+
+    # Derived paths: one definition each, used by every resource.
+    @property
+    def namespace_dir(self) -> Path:
+        return self.state_dir / self.namespace
+
+    @property
+    def store_dir(self) -> Path:
+        return self.namespace_dir / "object-store"
+
+    @property
+    def generated_credentials_file(self) -> Path:
+        return self.namespace_dir / "credentials" / "root.json"
+
+    @property
+    def catalog_db_path(self) -> Path:
+        return self.namespace_dir / "catalog" / f"{self.catalog_name}.db"
+
+    @property
+    def resolved_jar_cache_dir(self) -> Path:
+        return self.jar_cache_dir or (Path.home() / ".cache" / "lakehouse-platform" / "jars")
+
+    @property
+    def warehouse_uri(self) -> str:
+        scheme = "s3a" if self.catalog_type == "hadoop" else "s3"
+        return f"{scheme}://{self.bucket}/warehouse"
+
+    @property
+    def embedded_store(self) -> bool:
+        """True when the platform runs its own S3 server process."""
+        return self.target == "local" and self.s3_endpoint is None
+
+
+def _explain(exc: ValidationError) -> str:
+    lines = []
+    for err in exc.errors():
+        field = str(err["loc"][0]) if err["loc"] else "?"
+        var = ENV_PREFIX + field.upper()
+        got = err.get("input")
+        shown = "***" if "secret" in field else repr(got)
+        lines.append(f"- {var}={shown}: {err['msg']}. Fix it in the environment or in .env.")
+    return "Invalid platform settings:\n" + "\n".join(lines)
+
+
+def load_settings(**overrides: object) -> PlatformSettings:
+    """Load settings, turning pydantic's report into one message that names each variable."""
+    try:
+        settings = PlatformSettings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        raise SettingsError(_explain(exc)) from None
+    _check_combinations(settings)
+    return settings
+
+
+def _check_combinations(s: PlatformSettings) -> None:
+    if s.credentials_source == "env" and not (s.s3_access_key and s.s3_secret_key):
+        raise SettingsError(
+            "PLATFORM_CREDENTIALS_SOURCE=env needs both PLATFORM_S3_ACCESS_KEY and "
+            "PLATFORM_S3_SECRET_KEY. Set them, or use PLATFORM_CREDENTIALS_SOURCE=generated."
+        )
+    if s.credentials_source == "file" and s.credentials_file is None:
+        raise SettingsError(
+            "PLATFORM_CREDENTIALS_SOURCE=file needs PLATFORM_CREDENTIALS_FILE pointing at a JSON "
+            "file with access_key and secret_key."
+        )
+    if s.credentials_source == "generated" and not s.embedded_store:
+        raise SettingsError(
+            "PLATFORM_CREDENTIALS_SOURCE=generated only works with the embedded store (the "
+            "platform can only generate credentials for a server it starts). For "
+            f"PLATFORM_S3_ENDPOINT={s.s3_endpoint} use credentials_source=env or file."
+        )
+    if s.embedded_store and s.s3_port == s.console_port:
+        raise SettingsError(
+            f"PLATFORM_S3_PORT and PLATFORM_CONSOLE_PORT are both {s.s3_port}; give them "
+            "different values."
+        )
