@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platform_defs.errors import CredentialsError
+from platform_defs.settings import PlatformSettings
 
 # SHA-256 of secrets that are public: the guide's sample root password, MinIO's factory
 # default, and the guide's console basic-auth password. Matching is on the digest only.
@@ -93,7 +94,7 @@ def generate(prefix: str = "platform") -> Credentials:
 
 def write_private_json(path: Path, payload: dict[str, str]) -> None:
     """Write `payload` so that the file is 0600 from its first byte (no umask window)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
@@ -138,3 +139,25 @@ def load_or_generate(path: Path) -> tuple[Credentials, bool]:
     creds = generate()
     save(path, creds)
     return creds, True
+
+
+def resolve(settings: PlatformSettings, *, generate_missing: bool = True) -> Credentials:
+    """The root credentials for the configured credentials source, validated."""
+    if settings.credentials_source == "env":
+        creds = Credentials(settings.s3_access_key or "", settings.s3_secret_key or "")
+        return validate(creds, source="PLATFORM_S3_ACCESS_KEY/PLATFORM_S3_SECRET_KEY")
+    if settings.credentials_source == "file":
+        assert settings.credentials_file is not None  # enforced by load_settings
+        return load_file(settings.credentials_file)
+    path = settings.generated_credentials_file
+    if not generate_missing and not path.exists():
+        raise CredentialsError(
+            f"No generated credentials at {path}: the embedded store has never been started "
+            "with this state directory. Run `make run` first."
+        )
+    return load_or_generate(path)[0]
+
+
+def fingerprint(creds: Credentials) -> str:
+    """A digest that identifies a key pair without revealing it (stored next to the server)."""
+    return _digest(f"{creds.access_key}\0{creds.secret_key}")[:16]

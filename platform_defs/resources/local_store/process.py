@@ -1,0 +1,306 @@
+"""Lifecycle of the embedded S3 server: start, find, reuse, restart, stop.
+
+The server is a detached process (its own session) so it survives the Dagster run that started
+it; the next run finds it through `store.json` in the state directory. A pid in that file is
+trusted only if the process is alive *and* its command line is the one we launched, so a stale
+file whose pid was reused by another program is recognised and replaced. Starts are serialised by
+an exclusive lock on the store directory, so two runs never start two servers on one data dir.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import requests
+
+from platform_defs import credentials as creds_mod
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import StoreStartError
+from platform_defs.resources.local_store import backends, ports
+from platform_defs.settings import PlatformSettings
+
+_LOG_TAIL_LINES = 25
+
+
+@dataclass
+class StoreState:
+    """What `store.json` records about the running server."""
+
+    pid: int
+    backend: str
+    binary: str
+    version: str
+    s3_port: int
+    console_port: int
+    internal_ports: list[int]
+    credentials_fingerprint: str
+    started_at: float
+    console_url: str | None
+    health_path: str
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.s3_port}"
+
+
+@dataclass(frozen=True)
+class EnsureResult:
+    endpoint: StoreEndpoint
+    state: StoreState
+    action: str  # "reused", "started", "restarted"
+    seconds: float
+
+
+class LocalStore:
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
+        self.root = settings.store_dir
+        self.data_dir = self.root / "data"
+        self.log_file = self.root / "logs" / "server.log"
+        self.state_file = self.root / "store.json"
+
+    # ---- inspection -------------------------------------------------------------------
+    def read_state(self) -> StoreState | None:
+        try:
+            return StoreState(**json.loads(self.state_file.read_text(encoding="utf-8")))
+        except (FileNotFoundError, ValueError, TypeError):
+            return None
+
+    def is_alive(self, state: StoreState) -> bool:
+        """Alive and really ours: a reused pid running something else does not count."""
+        try:
+            cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        if _is_zombie(state.pid):
+            return False
+        return bool(cmdline) and cmdline[0].decode(errors="replace") == state.binary
+
+    def is_healthy(self, state: StoreState, timeout: float = 2.0) -> bool:
+        """Ready to serve existing data, not merely listening.
+
+        SeaweedFS's S3 gateway answers /healthz before the volume server has re-registered
+        with the master after a restart; reads then fail for a few seconds with InternalError.
+        So for SeaweedFS the master's topology must also show volume capacity.
+        """
+        try:
+            resp = requests.get(state.url + state.health_path, timeout=timeout)
+            if resp.status_code != 200:
+                return False
+            if state.backend == "seaweedfs":
+                master = f"http://127.0.0.1:{state.internal_ports[0]}/dir/status"
+                topology = requests.get(master, timeout=timeout).json().get("Topology", {})
+                return int(topology.get("Max") or 0) > 0
+        except (requests.RequestException, ValueError):
+            return False
+        return True
+
+    def running(self) -> StoreState | None:
+        state = self.read_state()
+        if state and self.is_alive(state):
+            return state
+        return None
+
+    def endpoint(self, state: StoreState) -> StoreEndpoint:
+        return StoreEndpoint(
+            url=state.url,
+            credentials=creds_mod.resolve(self.settings, generate_missing=False),
+            region=self.settings.s3_region,
+            console_url=state.console_url,
+            backend=state.backend,
+        )
+
+    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
+        try:
+            text = self.log_file.read_text(encoding="utf-8", errors="replace")
+        except FileNotFoundError:
+            return "(no log yet)"
+        return "\n".join(text.splitlines()[-lines:])
+
+    # ---- lifecycle --------------------------------------------------------------------
+    def ensure_running(self) -> EnsureResult:
+        """Reuse a healthy server, restart a dead or mis-configured one, or start one."""
+        t0 = time.monotonic()
+        with self._lock():
+            creds = creds_mod.resolve(self.settings)
+            state = self.read_state()
+            action = "started"
+            if state and self.is_alive(state):
+                if self._matches(state, creds) and self._wait_healthy(state, deadline=5.0):
+                    return EnsureResult(
+                        self.endpoint(state), state, "reused", time.monotonic() - t0
+                    )
+                self._terminate(state.pid)
+                action = "restarted"
+            elif state:
+                action = "restarted"  # stale pidfile: the process is gone
+            state = self._start(creds, previous=state)
+        return EnsureResult(self.endpoint(state), state, action, time.monotonic() - t0)
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stop the server, keeping its data. Returns False when nothing was running."""
+        with self._lock():
+            state = self.read_state()
+            if not state or not self.is_alive(state):
+                return False
+            self._terminate(state.pid, timeout=timeout)
+            return True
+
+    def _matches(self, state: StoreState, creds: creds_mod.Credentials) -> bool:
+        return (
+            state.s3_port == self.settings.s3_port
+            and state.console_port == self.settings.console_port
+            and state.credentials_fingerprint == creds_mod.fingerprint(creds)
+        )
+
+    def _start(self, creds: creds_mod.Credentials, previous: StoreState | None) -> StoreState:
+        s = self.settings
+        # A server we just stopped may take a moment to release its sockets.
+        grace = 5.0 if previous else 0.0
+        ports.require_free(s.s3_port, "PLATFORM_S3_PORT", wait=grace)
+        ports.require_free(s.console_port, "PLATFORM_CONSOLE_PORT", wait=grace)
+        backend, binary = backends.find_binary(s.store_backend)
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        internal = self._internal_ports(previous)
+        launch = (
+            backends.seaweedfs(
+                binary, self.data_dir, self.root, creds, s.s3_port, s.console_port, internal
+            )
+            if backend == "seaweedfs"
+            else backends.minio(binary, self.data_dir, creds, s.s3_port, s.console_port)
+        )
+        proc = self._spawn(launch)
+        state = StoreState(
+            pid=proc.pid,
+            backend=backend,
+            binary=binary,
+            version=backends.binary_version(backend, binary),
+            s3_port=s.s3_port,
+            console_port=s.console_port,
+            internal_ports=internal,
+            credentials_fingerprint=creds_mod.fingerprint(creds),
+            started_at=time.time(),
+            console_url=launch.console_url,
+            health_path=launch.health_path,
+        )
+        self._wait_started(proc, state)
+        tmp = self.state_file.with_suffix(".tmp")
+        tmp.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
+        os.replace(tmp, self.state_file)
+        return state
+
+    def _internal_ports(self, previous: StoreState | None) -> list[int]:
+        """Reuse the previous run's internal ports when still free, so logs and URLs stay put."""
+        avoid = {self.settings.s3_port, self.settings.console_port}
+        if previous and len(previous.internal_ports) == 3:
+            pairs = [p for q in previous.internal_ports for p in (q, q + ports.GRPC_OFFSET)]
+            if not avoid & set(pairs) and all(ports.is_free(p) for p in pairs):
+                return previous.internal_ports
+        avoid |= {p + ports.GRPC_OFFSET for p in avoid}
+        return ports.pick_free_pairs(3, avoid)
+
+    def _spawn(self, launch: backends.Launch) -> subprocess.Popen[bytes]:
+        env = {**os.environ, **launch.env}
+        with self.log_file.open("ab") as log:
+            log.write(f"\n=== {time.ctime()} starting {backends.redact(launch.argv)}\n".encode())
+            log.flush()
+            try:
+                return subprocess.Popen(
+                    launch.argv,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    stdin=subprocess.DEVNULL,
+                    cwd=self.root,
+                    env=env,
+                    start_new_session=True,  # survive the run that started it
+                )
+            except OSError as exc:
+                raise StoreStartError(f"Could not execute {launch.argv[0]}: {exc}") from exc
+
+    def _wait_started(self, proc: subprocess.Popen[bytes], state: StoreState) -> None:
+        deadline = time.monotonic() + self.settings.store_start_timeout_seconds
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise StoreStartError(
+                    f"The {state.backend} server exited with code {proc.returncode} while "
+                    f"starting. Last lines of {self.log_file}:\n{self.log_tail()}"
+                )
+            if self.is_healthy(state, timeout=1.0):
+                return
+            time.sleep(0.1)
+        self._terminate(proc.pid)
+        raise StoreStartError(
+            f"The {state.backend} server did not become healthy within "
+            f"{self.settings.store_start_timeout_seconds:.0f} s (PLATFORM_STORE_START_TIMEOUT_SECONDS). "
+            f"Last lines of {self.log_file}:\n{self.log_tail()}"
+        )
+
+    def _wait_healthy(self, state: StoreState, deadline: float) -> bool:
+        end = time.monotonic() + deadline
+        while time.monotonic() < end:
+            if self.is_healthy(state, timeout=1.0):
+                return True
+            time.sleep(0.2)
+        return False
+
+    def _terminate(self, pid: int, timeout: float = 15.0) -> None:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGTERM)
+        end = time.monotonic() + timeout
+        while time.monotonic() < end:
+            if not _group_running(pid):
+                return
+            time.sleep(0.1)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signal.SIGKILL)
+        while _group_running(pid) and time.monotonic() < end + 5:
+            time.sleep(0.05)
+
+    @contextlib.contextmanager
+    def _lock(self) -> Iterator[None]:
+        self.root.mkdir(parents=True, exist_ok=True)
+        with (self.root / ".lock").open("w") as fh:
+            fcntl.flock(fh, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(fh, fcntl.LOCK_UN)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"
+
+
+def _group_running(pgid: int) -> bool:
+    """True while any process of the server's group is alive (children hold ports too)."""
+    with contextlib.suppress(ChildProcessError, OSError):
+        os.waitpid(pgid, os.WNOHANG)  # reap if it is our child
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    members = [
+        p for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == pgid
+    ]
+    return any(not _is_zombie(int(p.name)) for p in members)
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except OSError:
+        return None

@@ -1,0 +1,37 @@
+"""The Dagster resource through which assets reach the platform's target and object store."""
+
+from __future__ import annotations
+
+from dagster import ConfigurableResource
+
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import SettingsError
+from platform_defs.resources.s3 import ObjectStore
+from platform_defs.settings import PlatformSettings, load_settings
+from platform_defs.targets.base import PlatformTarget
+
+
+class PlatformResource(ConfigurableResource["PlatformResource"]):
+    """Settings come from PLATFORM_* variables (see settings.py); nothing is configured here,
+    so the UI, `dagster job execute` and tests all see the same platform."""
+
+    def settings(self) -> PlatformSettings:
+        return load_settings()
+
+    def target(self) -> PlatformTarget:
+        settings = self.settings()
+        if settings.target == "local":
+            from platform_defs.targets.local import LocalTarget
+
+            return LocalTarget(settings)
+        raise SettingsError(
+            "PLATFORM_TARGET=kubernetes is not available in this build yet; use "
+            "PLATFORM_TARGET=local."
+        )
+
+    def endpoint(self) -> StoreEndpoint:
+        return self.target().endpoint()
+
+    def object_store(self, endpoint: StoreEndpoint | None = None) -> ObjectStore:
+        settings = self.settings()
+        return ObjectStore(endpoint or self.endpoint(), timeout=settings.s3_timeout_seconds)

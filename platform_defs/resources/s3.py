@@ -1,0 +1,206 @@
+"""The S3 client the platform uses for buckets, canaries and statistics.
+
+It wraps the minio SDK with short timeouts and few retries, so an unreachable endpoint fails in
+seconds, and it translates the SDK's errors into the platform's own: a rejected signature becomes
+a `CredentialsError` that says where the credentials came from, a refused connection a
+`StoreUnreachableError` that names the endpoint.
+"""
+
+from __future__ import annotations
+
+import io
+import secrets
+import ssl
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import TypeVar
+
+import urllib3
+from minio import Minio
+from minio.commonconfig import ENABLED
+from minio.error import S3Error
+from minio.versioningconfig import VersioningConfig
+
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import BucketError, CredentialsError, StoreUnreachableError
+from platform_defs.settings import bucket_name_problem
+
+T = TypeVar("T")
+_AUTH_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken"}
+CANARY_PREFIX = "_platform/canary/"
+
+
+@dataclass(frozen=True)
+class BucketStats:
+    objects: int
+    bytes: int
+    versions: int
+
+
+@dataclass(frozen=True)
+class CanaryResult:
+    ok: bool
+    latency_ms: float
+    detail: str
+
+
+class ObjectStore:
+    """One endpoint, one identity. Cheap to construct; holds a small connection pool."""
+
+    def __init__(self, endpoint: StoreEndpoint, timeout: float = 5.0, retries: int = 1) -> None:
+        self.endpoint = endpoint
+        ctx = (
+            ssl.create_default_context(cafile=str(endpoint.ca_bundle))
+            if endpoint.ca_bundle
+            else None
+        )
+        http = urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            retries=urllib3.Retry(total=retries, backoff_factor=0.2, status_forcelist=[503]),
+            maxsize=8,
+            ssl_context=ctx,
+        )
+        self.client = Minio(
+            endpoint.host_port,
+            access_key=endpoint.credentials.access_key,
+            secret_key=endpoint.credentials.secret_key,
+            secure=endpoint.secure,
+            region=endpoint.region,
+            http_client=http,
+        )
+
+    # ---- error translation ------------------------------------------------------------
+    def call(self, what: str, fn: Callable[[], T]) -> T:
+        try:
+            return fn()
+        except S3Error as exc:
+            if exc.code in _AUTH_CODES:
+                raise CredentialsError(
+                    f"The object store at {self.endpoint.url} refused the credentials for access "
+                    f"key {self.endpoint.credentials.access_key!r} while trying to {what} "
+                    f"({exc.code}). Check PLATFORM_CREDENTIALS_SOURCE and the key pair it points "
+                    "to; with generated credentials, `make down && make run` restarts the store "
+                    "with the current file."
+                ) from None
+            raise BucketError(
+                f"The object store refused to {what}: {exc.code}: {exc.message}"
+            ) from None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise StoreUnreachableError(
+                f"The object store at {self.endpoint.url} did not answer while trying to {what} "
+                f"({type(exc).__name__}). Is it running? For the embedded store run `make run`; "
+                "otherwise check PLATFORM_S3_ENDPOINT and the network path to it."
+            ) from None
+
+    def wait_ready(self, seconds: float) -> float:
+        """Wait until an authenticated call succeeds (a just-started server may still be booting)."""
+        t0 = time.monotonic()
+        while True:
+            try:
+                self.call("list buckets", self.client.list_buckets)
+                return time.monotonic() - t0
+            except (StoreUnreachableError, BucketError):
+                if time.monotonic() - t0 > seconds:
+                    raise
+                time.sleep(0.2)
+
+    # ---- buckets ----------------------------------------------------------------------
+    @staticmethod
+    def check_bucket_name(name: str) -> None:
+        problem = bucket_name_problem(name)
+        if problem:
+            raise BucketError(
+                f"Invalid bucket name {name!r}: it {problem}. Set PLATFORM_BUCKET to a valid name."
+            )
+
+    def bucket_exists(self, name: str) -> bool:
+        self.check_bucket_name(name)
+        return self.call(f"check bucket {name!r}", lambda: self.client.bucket_exists(name))
+
+    def ensure_bucket(self, name: str) -> bool:
+        """Create the bucket if missing; True when it was created by this call."""
+        if self.bucket_exists(name):
+            return False
+        self.call(f"create bucket {name!r}", lambda: self.client.make_bucket(name))
+        return True
+
+    def versioning_status(self, name: str) -> str:
+        cfg = self.call(
+            f"read versioning of {name!r}", lambda: self.client.get_bucket_versioning(name)
+        )
+        return str(cfg.status or "Off")
+
+    def ensure_versioning(self, name: str) -> bool:
+        """Enable versioning if it is not; True when this call changed it."""
+        if self.versioning_status(name) == ENABLED:
+            return False
+        self.call(
+            f"enable versioning on {name!r}",
+            lambda: self.client.set_bucket_versioning(name, VersioningConfig(ENABLED)),
+        )
+        return True
+
+    def iter_objects(
+        self, bucket: str, prefix: str = "", versions: bool = False
+    ) -> Iterator[object]:
+        it = self.call(
+            f"list {bucket!r}",
+            lambda: self.client.list_objects(
+                bucket, prefix=prefix, recursive=True, include_version=versions
+            ),
+        )
+        yield from self.call(f"list {bucket!r}", lambda: list(it))
+
+    def bucket_stats(self, bucket: str) -> BucketStats:
+        objects = size = versions = 0
+        for obj in self.iter_objects(bucket, versions=True):
+            versions += 1
+            if getattr(obj, "is_latest", "true") in (True, "true") and not getattr(
+                obj, "is_delete_marker", False
+            ):
+                objects += 1
+                size += int(getattr(obj, "size", 0) or 0)
+        return BucketStats(objects=objects, bytes=size, versions=versions)
+
+    # ---- canaries ---------------------------------------------------------------------
+    def object_canary(self, bucket: str) -> CanaryResult:
+        """Put, read back and permanently delete one object under the reserved prefix.
+
+        Deleting the exact version (not the key) leaves no delete marker behind, so running the
+        canary on a versioned bucket changes nothing.
+        """
+        key = f"{CANARY_PREFIX}{secrets.token_hex(8)}"
+        payload = secrets.token_bytes(64)
+        t0 = time.monotonic()
+        put = self.call(
+            f"write canary object {bucket}/{key}",
+            lambda: self.client.put_object(bucket, key, io.BytesIO(payload), len(payload)),
+        )
+        try:
+            resp = self.call(f"read {bucket}/{key}", lambda: self.client.get_object(bucket, key))
+            try:
+                body = resp.read()
+            finally:
+                resp.close()
+                resp.release_conn()
+        finally:
+            self.call(
+                f"delete {bucket}/{key}",
+                lambda: self.client.remove_object(bucket, key, version_id=put.version_id),
+            )
+        latency = (time.monotonic() - t0) * 1000
+        if body != payload:
+            return CanaryResult(False, latency, "canary object read back with different content")
+        return CanaryResult(True, latency, "put/get/delete ok")
+
+    def bucket_canary(self) -> CanaryResult:
+        """Create and remove a throw-away bucket: proves the identity can administer the store."""
+        name = f"platform-canary-{secrets.token_hex(4)}"
+        t0 = time.monotonic()
+        self.call(f"create bucket {name}", lambda: self.client.make_bucket(name))
+        try:
+            result = self.object_canary(name)
+        finally:
+            self.call(f"remove bucket {name}", lambda: self.client.remove_bucket(name))
+        return CanaryResult(result.ok, (time.monotonic() - t0) * 1000, result.detail)

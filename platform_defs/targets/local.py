@@ -1,0 +1,82 @@
+"""The `local` target: a state directory as the namespace, an embedded S3 server as the store.
+
+With PLATFORM_S3_ENDPOINT set, the store is an existing server (docker-compose MinIO, a shared
+dev MinIO) and this target only checks it; nothing is started or stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+
+from platform_defs import credentials
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import StoreUnreachableError
+from platform_defs.resources.local_store import LocalStore
+from platform_defs.settings import PlatformSettings
+from platform_defs.targets.base import NAMESPACE_LABELS, NamespaceInfo, StoreInfo
+
+
+class LocalTarget:
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
+        self.store = LocalStore(settings)
+
+    def ensure_namespace(self) -> NamespaceInfo:
+        root = self.settings.namespace_dir
+        marker = root / "namespace.json"
+        created = not marker.exists()
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        os.chmod(root, 0o700)  # holds credentials and data: owner only
+        if created:
+            body = {"name": self.settings.namespace, "labels": NAMESPACE_LABELS}
+            marker.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+        return NamespaceInfo(
+            name=self.settings.namespace,
+            kind="local-state-root",
+            location=str(root),
+            created=created,
+        )
+
+    def ensure_store(self) -> StoreInfo:
+        if not self.settings.embedded_store:
+            endpoint = self.endpoint()
+            return StoreInfo(endpoint, "external", "unknown", "external", 0.0, endpoint.url)
+        result = self.store.ensure_running()
+        st = result.state
+        return StoreInfo(
+            endpoint=result.endpoint,
+            backend=st.backend,
+            version=st.version,
+            action=result.action,
+            seconds=result.seconds,
+            data_location=str(self.store.data_dir),
+            details={
+                "pid": str(st.pid),
+                "log_file": str(self.store.log_file),
+                "credentials_file": str(self.settings.generated_credentials_file)
+                if self.settings.credentials_source == "generated"
+                else self.settings.credentials_source,
+            },
+        )
+
+    def endpoint(self) -> StoreEndpoint:
+        s = self.settings
+        if not s.embedded_store:
+            assert s.s3_endpoint is not None
+            return StoreEndpoint(
+                url=s.s3_endpoint,
+                credentials=credentials.resolve(s),
+                region=s.s3_region,
+                backend="external",
+            )
+        state = self.store.running()
+        if state is None:
+            raise StoreUnreachableError(
+                f"The embedded object store for state directory {s.state_dir} is not running. "
+                "Materialize `object_store` (or run `make run`) to start it."
+            )
+        return self.store.endpoint(state)
+
+    def stop_store(self) -> bool:
+        return self.settings.embedded_store and self.store.stop()

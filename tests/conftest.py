@@ -1,0 +1,65 @@
+"""Shared fixtures: a real S3 server for the session and environments that point the platform
+at it. Server logs are attached to the report of any failing test that used the server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from platform_defs.endpoint import StoreEndpoint
+from tests import s3_servers
+
+_SERVER: s3_servers.RunningServer | None = None
+
+
+@pytest.fixture(autouse=True)
+def _isolated_platform_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """No test sees the developer's PLATFORM_* variables, .env file or state directory."""
+    for key in list(os.environ):
+        if key.startswith("PLATFORM_") and key != "PLATFORM_TEST_S3_BACKEND":
+            monkeypatch.delenv(key)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("PLATFORM_STATE_DIR", str(tmp_path / "state"))
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[s3_servers.RunningServer]:
+    global _SERVER
+    with s3_servers.start(tmp_path_factory.mktemp("s3-server")) as server:
+        _SERVER = server
+        yield server
+        _SERVER = None
+
+
+@pytest.fixture
+def s3_endpoint(s3_server: s3_servers.RunningServer) -> StoreEndpoint:
+    return s3_server.endpoint
+
+
+@pytest.fixture
+def external_store_env(
+    monkeypatch: pytest.MonkeyPatch, s3_endpoint: StoreEndpoint
+) -> dict[str, str]:
+    """Point the platform at the session's server as an external endpoint, with its own bucket."""
+    env = {
+        "PLATFORM_S3_ENDPOINT": s3_endpoint.url,
+        "PLATFORM_CREDENTIALS_SOURCE": "env",
+        "PLATFORM_S3_ACCESS_KEY": s3_endpoint.credentials.access_key,
+        "PLATFORM_S3_SECRET_KEY": s3_endpoint.credentials.secret_key,
+        "PLATFORM_BUCKET": f"lake-{uuid.uuid4().hex[:10]}",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    return env
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()
+    if report.failed and _SERVER is not None and "s3_server" in getattr(item, "fixturenames", ()):
+        report.sections.append((f"S3 server log ({_SERVER.backend})", _SERVER.log_tail()))

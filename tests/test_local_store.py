@@ -1,0 +1,113 @@
+"""The embedded store's lifecycle on a real SeaweedFS process: start, reuse, crash, stale state."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from platform_defs.errors import StoreStartError
+from platform_defs.resources.local_store import LocalStore
+from platform_defs.resources.s3 import ObjectStore
+from platform_defs.settings import load_settings
+from tests.s3_servers import free_port
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[LocalStore]:
+    settings = load_settings(
+        state_dir=tmp_path / "state", s3_port=free_port(), console_port=free_port()
+    )
+    local = LocalStore(settings)
+    yield local
+    local.stop()
+
+
+def test_start_then_reuse(store: LocalStore) -> None:
+    first = store.ensure_running()
+    second = store.ensure_running()
+    assert first.action == "started" and second.action == "reused"
+    assert first.state.pid == second.state.pid
+    assert first.endpoint.url == f"http://127.0.0.1:{store.settings.s3_port}"
+    listening = subprocess.run(["ss", "-ltnpH"], capture_output=True, text=True).stdout
+    ours = [line for line in listening.splitlines() if f"pid={first.state.pid}," in line]
+    assert ours and all("127.0.0.1:" in line.split()[3] for line in ours), ours
+
+
+def test_kill_9_restarts_with_data_intact(store: LocalStore) -> None:
+    first = store.ensure_running()
+    client = ObjectStore(first.endpoint)
+    client.ensure_bucket("survivor")
+    client.client.put_object("survivor", "k", io.BytesIO(b"kept"), 4)
+    os.kill(first.state.pid, signal.SIGKILL)
+    time.sleep(0.3)
+    again = store.ensure_running()
+    assert again.action == "restarted" and again.state.pid != first.state.pid
+    body = ObjectStore(again.endpoint).client.get_object("survivor", "k").read()
+    assert body == b"kept"
+
+
+def test_stale_pidfile_of_another_process_is_not_trusted(store: LocalStore) -> None:
+    first = store.ensure_running()
+    store.stop()
+    impostor = subprocess.Popen(["sleep", "60"])  # a live pid that is not our server
+    try:
+        state = json.loads(store.state_file.read_text())
+        state["pid"] = impostor.pid
+        store.state_file.write_text(json.dumps(state))
+        again = store.ensure_running()
+        assert again.action == "restarted" and again.state.pid != impostor.pid
+        assert impostor.poll() is None, "the platform must never signal a process it did not start"
+        assert again.state.internal_ports == first.state.internal_ports
+    finally:
+        impostor.kill()
+
+
+def test_busy_port_is_a_clear_error_not_a_hang(store: LocalStore) -> None:
+    with socket.socket() as squatter:
+        squatter.bind(("127.0.0.1", store.settings.s3_port))
+        squatter.listen()
+        t0 = time.monotonic()
+        with pytest.raises(StoreStartError) as err:
+            store.ensure_running()
+    assert time.monotonic() - t0 < 5
+    assert str(store.settings.s3_port) in str(err.value) and "PLATFORM_S3_PORT" in str(err.value)
+    assert store.read_state() is None, "a failed start must leave no state behind"
+
+
+def test_stop_keeps_data_and_is_idempotent(store: LocalStore) -> None:
+    store.ensure_running()
+    assert store.stop() is True
+    assert store.stop() is False
+    assert store.data_dir.exists()
+
+
+def test_forced_missing_backend_is_explained(tmp_path: Path) -> None:
+    settings = load_settings(
+        state_dir=tmp_path, s3_port=free_port(), console_port=free_port(), store_backend="minio"
+    )
+    if __import__("shutil").which("minio"):
+        pytest.skip("a minio binary is on PATH here, so forcing it is not an error")
+    with pytest.raises(StoreStartError, match="no `minio` binary"):
+        LocalStore(settings).ensure_running()
+
+
+def test_changed_credentials_restart_the_server(store: LocalStore) -> None:
+    from platform_defs import credentials
+
+    first = store.ensure_running()
+    credentials.save(store.settings.generated_credentials_file, credentials.generate())
+    second = store.ensure_running()
+    assert second.action == "restarted"
+    assert second.endpoint.credentials != first.endpoint.credentials
+    ObjectStore(second.endpoint).wait_ready(10)

@@ -1,0 +1,74 @@
+"""Settings fail at load, naming the variable and the fix; valid ones derive every path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from platform_defs.errors import SettingsError
+from platform_defs.settings import load_settings
+
+
+def test_defaults_describe_the_guide_platform(tmp_path: Path) -> None:
+    s = load_settings()
+    assert (s.target, s.namespace, s.bucket) == ("local", "analytics", "datalake")
+    assert s.embedded_store
+    assert s.store_dir == tmp_path / "state" / "analytics" / "object-store"
+    assert s.warehouse_uri == "s3://datalake/warehouse"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "fragment"),
+    [
+        ("PLATFORM_BUCKET", "Data_Lake", "lowercase"),
+        ("PLATFORM_BUCKET", "192.168.1.10", "IP address"),
+        ("PLATFORM_BUCKET", "ab", "3-63"),
+        ("PLATFORM_NAMESPACE", "Analytics", "DNS-1123"),
+        ("PLATFORM_TARGET", "cloud", "local"),
+        ("PLATFORM_S3_ENDPOINT", "minio:9000", "http://host:port"),
+        ("PLATFORM_S3_ENDPOINT", "http://minio:9000/datalake", "path"),
+        ("PLATFORM_S3_PORT", "80", "between 1024 and 65535"),
+        ("PLATFORM_S3_PORT", "nine", "integer"),
+        ("PLATFORM_CATALOG_NAME", "my-catalog", "identifier"),
+    ],
+)
+def test_invalid_value_names_variable(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str, fragment: str
+) -> None:
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    message = str(err.value)
+    assert variable in message and fragment in message and "Fix it" in message
+
+
+def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORM_S3_SECRET_KEY", "x" * 5000)
+    monkeypatch.setenv("PLATFORM_S3_TIMEOUT_SECONDS", "soon")
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    assert "xxxxx" not in str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"PLATFORM_CREDENTIALS_SOURCE": "env"}, "PLATFORM_S3_ACCESS_KEY"),
+        ({"PLATFORM_CREDENTIALS_SOURCE": "file"}, "PLATFORM_CREDENTIALS_FILE"),
+        ({"PLATFORM_S3_ENDPOINT": "http://127.0.0.1:9"}, "only works with the embedded store"),
+        ({"PLATFORM_S3_PORT": "9100", "PLATFORM_CONSOLE_PORT": "9100"}, "different values"),
+    ],
+)
+def test_inconsistent_combinations(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], fragment: str
+) -> None:
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    with pytest.raises(SettingsError, match=fragment):
+        load_settings()
+
+
+def test_dotenv_file_is_read(tmp_path: Path) -> None:
+    (tmp_path / ".env").write_text("PLATFORM_BUCKET=lake-from-dotenv\n")
+    assert load_settings().bucket == "lake-from-dotenv"
