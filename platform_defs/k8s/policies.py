@@ -238,10 +238,21 @@ def secrets_from_generated(docs: Sequence[Document], generated_dir: Path) -> lis
     return out
 
 
-def committed_secret_sources(path: Path, docs: Sequence[Document]) -> list[str]:
-    """For a file in git: no Secret data, and secretGenerators read only `generated/` files."""
+def committed_secret_sources(path: Path, docs: Sequence[Any]) -> list[str]:
+    """For a file in git: no Secret data, and secretGenerators read only `generated/` files.
+
+    A JSON 6902 patch file is a list of operations; one that writes `/data` or `/stringData`
+    would smuggle a value into whatever Secret it targets.
+    """
     out = []
     for doc in docs:
+        if isinstance(doc, list):
+            out += [
+                f"{path}: patch writes {op.get('path')}"
+                for op in doc
+                if str(op.get("path", "")).startswith(("/data", "/stringData"))
+            ]
+            continue
         if doc.get("kind") == "Secret" and (doc.get("data") or doc.get("stringData")):
             out.append(f"{path}: {object_id(doc)} carries data committed to git")
         for gen in doc.get("secretGenerator") or []:
