@@ -67,6 +67,13 @@ def test_probes_env_and_security_of_the_minio_container(rendered: dict[str, Rend
         volumes = {v["name"]: v for v in pod["volumes"]}
         assert "emptyDir" in volumes[mounts["/tmp"]]
         assert pod["affinity"]["nodeAffinity"]["preferredDuringSchedulingIgnoredDuringExecution"]
+        # The console verifies MINIO_SERVER_URL with the ingress CA mounted as --certs-dir/CAs.
+        assert "--certs-dir=/etc/minio/certs" in c["args"]
+        assert "emptyDir" in volumes[mounts["/etc/minio/certs"]]
+        ca = volumes[mounts["/etc/minio/certs/CAs"]]["secret"]
+        assert ca["items"] == [{"key": "ca.crt", "path": "ca.crt"}] and ca["optional"] is True
+        tls_names = {t["secretName"] for i in r.kinds("Ingress") for t in i["spec"]["tls"]}
+        assert tls_names == {ca["secretName"]}
 
 
 def test_dev_is_single_node_on_local_path(rendered: dict[str, Rendered]) -> None:
@@ -85,8 +92,6 @@ def test_dev_is_single_node_on_local_path(rendered: dict[str, Rendered]) -> None
         "requests": {"cpu": "500m", "memory": "512Mi"},
         "limits": {"cpu": "1000m", "memory": "1Gi"},
     }
-    certs = next(v for v in deploy["spec"]["template"]["spec"]["volumes"] if v["name"] == "certs")
-    assert certs["secret"]["items"] == [{"key": "ca.crt", "path": "CAs/ca.crt"}]
     assert not dev.kinds("StatefulSet")
 
 
