@@ -42,3 +42,7 @@ class SparkJarsError(PlatformError):
 
 class CatalogError(PlatformError):
     """The Iceberg catalog cannot be reached or is misconfigured."""
+
+
+class ManifestError(PlatformError):
+    """The Kubernetes manifests cannot be prepared, rendered or fail a policy."""
