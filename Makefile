@@ -65,3 +65,6 @@ bench: setup ## Print the benchmark figures
 
 clean: ## Remove the virtualenv and caches (not the platform's state)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
+
+# Kubernetes: render/validate offline, and cluster set-up for people with Docker + kind.
+include mk/cluster.mk
