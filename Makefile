@@ -24,7 +24,7 @@ $(STAMP): pyproject.toml uv.lock
 setup: $(STAMP) ## Create .venv with the locked dependencies (idempotent)
 
 run: setup ## Bring up the embedded platform and materialize the bootstrap graph
-	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" && \
+	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
 	  $(DAGSTER) job execute -m platform_defs.definitions -j bootstrap_platform -c $(JOB_CONFIG)
 	@echo && $(PY) -m platform_defs.cli status
 

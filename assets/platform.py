@@ -71,9 +71,12 @@ def object_store(
     description="The store answers an authenticated call and a throw-away bucket can be "
     "created, written, read and removed.",
 )
-def object_store_healthy(platform: PlatformResource) -> dg.AssetCheckResult:
+def object_store_healthy(
+    context: dg.AssetCheckExecutionContext, platform: PlatformResource
+) -> dg.AssetCheckResult:
     store = platform.object_store()
     result = store.bucket_canary()
+    context.log.info(f"check object_store_healthy: {result.detail} in {result.latency_ms:.0f} ms")
     return dg.AssetCheckResult(
         passed=result.ok,
         severity=dg.AssetCheckSeverity.ERROR,

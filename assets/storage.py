@@ -50,7 +50,9 @@ def datalake_bucket(
     description="The bucket exists, versioning is on, and the platform's credentials can "
     "write, read and delete under the reserved canary prefix.",
 )
-def datalake_bucket_writable(platform: PlatformResource) -> dg.AssetCheckResult:
+def datalake_bucket_writable(
+    context: dg.AssetCheckExecutionContext, platform: PlatformResource
+) -> dg.AssetCheckResult:
     bucket = platform.settings().bucket
     store = platform.object_store()
     if not store.bucket_exists(bucket):
@@ -58,6 +60,10 @@ def datalake_bucket_writable(platform: PlatformResource) -> dg.AssetCheckResult:
     versioning = store.versioning_status(bucket)
     canary = store.object_canary(bucket)
     passed = versioning == "Enabled" and canary.ok
+    context.log.info(
+        f"check datalake_bucket_writable: {'passed' if passed else 'FAILED'}: "
+        f"versioning={versioning}; {canary.detail}"
+    )
     return dg.AssetCheckResult(
         passed=passed,
         description=f"versioning={versioning}; {canary.detail}",

@@ -34,9 +34,15 @@ def _stub(path: Path, exit_code: int) -> Path:
     return path
 
 
-def _make(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _clean_env() -> dict[str, str]:
+    """No PLATFORM_* and no outer make's state (MAKELEVEL makes make print directories)."""
     env = {**os.environ, "PYTHONPATH": str(REPO)}
-    env = {k: v for k, v in env.items() if not k.startswith(("PLATFORM_", "MAKEFLAGS", "MFLAGS"))}
+    drop = ("PLATFORM_", "MAKEFLAGS", "MFLAGS", "MAKELEVEL", "MAKEOVERRIDES")
+    return {k: v for k, v in env.items() if not k.startswith(drop)}
+
+
+def _make(workdir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = _clean_env()
     return subprocess.run(
         [
             "make",
@@ -110,5 +116,7 @@ def test_render_manifests_prepares_and_renders_both_overlays(workdir: Path) -> N
 
 def test_including_makefile_keeps_its_default_goal(workdir: Path) -> None:
     (workdir / "Makefile").write_text("include mk/cluster.mk\n\nall:\n\t@echo main-default\n")
-    proc = subprocess.run(["make"], cwd=workdir, capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        ["make"], cwd=workdir, env=_clean_env(), capture_output=True, text=True, check=False
+    )
     assert proc.stdout.strip() == "main-default"
