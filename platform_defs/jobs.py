@@ -7,8 +7,28 @@ import dagster as dg
 # In-process: the bootstrap is a short chain where a subprocess per step would cost 2-3 s each.
 bootstrap_platform = dg.define_asset_job(
     name="bootstrap_platform",
-    selection=dg.AssetSelection.groups("platform", "storage"),
+    # The live health check belongs to sensors and platform_health: during bootstrap it would
+    # run before the bucket it probes exists.
+    selection=dg.AssetSelection.groups("platform", "storage")
+    - dg.AssetSelection.checks(
+        dg.AssetCheckKey(dg.AssetKey("object_store"), "object_store_health")
+    ),
     executor_def=dg.in_process_executor,
     description="Provision the namespace and object store, then the datalake bucket, with "
     "every blocking check in between.",
+)
+
+remediate_object_store = dg.define_asset_job(
+    name="remediate_object_store",
+    selection=dg.AssetSelection.assets("object_store"),
+    executor_def=dg.in_process_executor,
+    description="Re-provision the object store (restart the embedded server / re-apply the "
+    "manifests). Requested by the object_store_health sensor after repeated DOWN ticks.",
+)
+
+platform_health = dg.define_asset_job(
+    name="platform_health",
+    selection=dg.AssetSelection.all_asset_checks(),
+    executor_def=dg.in_process_executor,
+    description="Run every asset check of the platform without materializing anything.",
 )

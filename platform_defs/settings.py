@@ -87,6 +87,20 @@ class PlatformSettings(BaseSettings):
     s3_timeout_seconds: float = Field(5.0, description="Connect/read timeout for S3 calls.")
     store_start_timeout_seconds: float = Field(30.0, description="Wait for the store to be ready.")
 
+    # Health and alerting
+    health_interval_seconds: int = Field(30, description="Object-store health sensor interval.")
+    health_probe_timeout_seconds: float = Field(1.0, description="Timeout of each health probe.")
+    health_down_after: int = Field(
+        3, description="Consecutive DOWN ticks before a remediation run is requested."
+    )
+    remediation_backoff_seconds: int = Field(
+        300,
+        description="Minimum time between remediation runs; doubles while the store stays down.",
+    )
+    alert_webhook_url: str | None = Field(
+        None, description="Optional URL that receives a JSON POST on failures and remediations."
+    )
+
     # Iceberg / Spark
     catalog_name: str = Field("lakehouse", description="Iceberg catalog name (Spark = pyiceberg).")
     catalog_type: Literal["jdbc", "hadoop"] = Field(
@@ -133,6 +147,13 @@ class PlatformSettings(BaseSettings):
         if parsed.path not in ("", "/"):
             raise ValueError("must not contain a path (the bucket is set by PLATFORM_BUCKET)")
         return value.rstrip("/")
+
+    @field_validator("health_interval_seconds", "health_down_after", "remediation_backoff_seconds")
+    @classmethod
+    def _positive(cls, value: int) -> int:
+        if value < 1:
+            raise ValueError("must be a positive whole number")
+        return value
 
     @field_validator("s3_port", "console_port")
     @classmethod

@@ -1,0 +1,1 @@
+"""Sensors: the platform's watchers (object-store health, run failures)."""
