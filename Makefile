@@ -62,6 +62,7 @@ e2e: setup ## `dagster job execute` end to end against a fresh state directory
 
 bench: setup ## Print the benchmark figures
 	$(PY) bench/bootstrap.py
+	$(PY) bench/sensor.py
 
 clean: ## Remove the virtualenv and caches (not the platform's state)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache

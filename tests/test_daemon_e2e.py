@@ -1,0 +1,97 @@
+"""End to end with a real Dagster daemon: the health sensor ticks on its own and its
+observations land in the persistent instance, where the UI reads them."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from tests.s3_servers import free_port
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+
+
+def observations(instance: dg.DagsterInstance) -> list[dg.EventLogRecord]:
+    return list(instance.fetch_observations(dg.AssetKey("object_store"), limit=20).records)
+
+
+def test_daemon_ticks_health_sensor_and_records_observations(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    home = tmp_path / "dagster"
+    home.mkdir()
+    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    env = {
+        **os.environ,
+        "DAGSTER_HOME": str(home),
+        "PLATFORM_STATE_DIR": str(tmp_path / "state"),
+        "PLATFORM_S3_PORT": str(free_port()),
+        "PLATFORM_CONSOLE_PORT": str(free_port()),
+        "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
+    }
+    for key in ("DAGSTER_HOME", "PLATFORM_S3_PORT", "PLATFORM_CONSOLE_PORT"):
+        monkeypatch.setenv(key, env[key])
+    bin_dir = Path(sys.executable).parent
+    boot = subprocess.run(
+        [
+            str(bin_dir / "dagster"),
+            "job",
+            "execute",
+            "-m",
+            "platform_defs.definitions",
+            "-j",
+            "bootstrap_platform",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert boot.returncode == 0, boot.stdout[-2000:] + boot.stderr[-2000:]
+    daemon = subprocess.Popen(
+        [str(bin_dir / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
+        cwd=REPO,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    try:
+        instance = dg.DagsterInstance.from_config(str(home))
+        deadline = time.monotonic() + 120
+        records: list[dg.EventLogRecord] = []
+        while time.monotonic() < deadline and len(records) < 2:
+            time.sleep(2)
+            records = observations(instance)
+        assert len(records) >= 2, "the daemon recorded fewer than two health ticks in 120 s"
+        statuses = {
+            r.asset_observation.metadata["status"].value for r in records if r.asset_observation
+        }
+        assert statuses == {"UP"}
+    finally:
+        os.killpg(daemon.pid, signal.SIGTERM)
+        try:
+            daemon.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            os.killpg(daemon.pid, signal.SIGKILL)
+            daemon.wait()
+        subprocess.run(
+            [sys.executable, "-m", "platform_defs.cli", "down"],
+            cwd=REPO,
+            env=env,
+            timeout=60,
+            check=False,
+        )
+    leftovers = subprocess.run(
+        ["pgrep", "-g", str(daemon.pid)], capture_output=True, text=True
+    ).stdout
+    assert not leftovers.strip(), f"daemon left processes behind: {leftovers}"
