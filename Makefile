@@ -11,7 +11,7 @@ KUBECTL := $(VENV)/bin/kubectl
 STAMP := $(VENV)/.installed
 JOB_CONFIG := config/bootstrap.yaml
 
-.PHONY: help setup run down reset status test lint typecheck validate pytest pytest-fast e2e bench clean
+.PHONY: help setup run ui down reset status test lint typecheck validate pytest pytest-fast e2e bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -27,6 +27,13 @@ run: setup ## Bring up the embedded platform and materialize the bootstrap graph
 	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
 	  $(DAGSTER) job execute -m platform_defs.definitions -j bootstrap_platform -c $(JOB_CONFIG)
 	@echo && $(PY) -m platform_defs.cli status
+
+UI_HOST ?= 127.0.0.1
+UI_PORT ?= 3000
+ui: run ## Dagster UI + daemon on the embedded platform, persistent instance (Ctrl-C stops both)
+	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
+	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME)" && \
+	  exec $(DAGSTER) dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 
 status: setup ## Show what is running and where state lives
 	@$(PY) -m platform_defs.cli status

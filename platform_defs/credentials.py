@@ -92,16 +92,19 @@ def generate(prefix: str = "platform") -> Credentials:
     return Credentials(access_key=f"{prefix}-{suffix}", secret_key=secret)
 
 
-def write_private_json(path: Path, payload: dict[str, str]) -> None:
-    """Write `payload` so that the file is 0600 from its first byte (no umask window)."""
+def write_private_text(path: Path, text: str) -> None:
+    """Write `text` so that the file is 0600 from its first byte (no umask window)."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        json.dump(payload, fh, indent=2)
-        fh.write("\n")
+        fh.write(text)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def write_private_json(path: Path, payload: dict[str, str]) -> None:
+    write_private_text(path, json.dumps(payload, indent=2) + "\n")
 
 
 def load_file(path: Path) -> Credentials:

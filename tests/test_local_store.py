@@ -111,3 +111,31 @@ def test_changed_credentials_restart_the_server(store: LocalStore) -> None:
     assert second.action == "restarted"
     assert second.endpoint.credentials != first.endpoint.credentials
     ObjectStore(second.endpoint).wait_ready(10)
+
+
+def test_no_secret_on_the_command_line(store: LocalStore) -> None:
+    """`ps` shows every user each command line, so secrets must go through 0600 files."""
+    result = store.ensure_running()
+    cmdline = Path(f"/proc/{result.state.pid}/cmdline").read_bytes().decode()
+    assert result.endpoint.credentials.secret_key not in cmdline
+    options = store.root / "weed.options"
+    assert options.stat().st_mode & 0o777 == 0o600
+    assert result.endpoint.credentials.secret_key in options.read_text()
+    assert result.endpoint.credentials.secret_key not in store.log_file.read_text()
+
+
+def test_console_requires_login(store: LocalStore) -> None:
+    import requests
+
+    result = store.ensure_running()
+    assert result.endpoint.console_url
+    deadline = time.monotonic() + 10
+    while True:
+        try:
+            resp = requests.get(result.endpoint.console_url + "/", allow_redirects=False, timeout=2)
+            break
+        except requests.ConnectionError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.2)
+    assert resp.status_code in (302, 303, 307) and "login" in resp.headers["Location"]

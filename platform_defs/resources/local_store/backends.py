@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platform_defs.credentials import Credentials, write_private_json
+from platform_defs.credentials import Credentials, write_private_json, write_private_text
 from platform_defs.errors import StoreStartError
 
 _VERSION = re.compile(r"RELEASE\.\S+|\b\d+\.\d+(?:\.\d+)?\b")
@@ -85,6 +85,12 @@ def seaweedfs(
     }
     s3_config = config_dir / "s3.json"
     write_private_json(s3_config, identity)  # type: ignore[arg-type]
+    # The console login goes through an options file (0600), never argv: a command line is
+    # readable by every local user through `ps`.
+    options = config_dir / "weed.options"
+    write_private_text(
+        options, f"admin.user={creds.access_key}\nadmin.password={creds.secret_key}\n"
+    )
     argv = [
         binary,
         "mini",
@@ -97,8 +103,7 @@ def seaweedfs(
         f"-filer.port={filer}",
         f"-s3.port={s3_port}",
         f"-admin.port={console_port}",
-        f"-admin.user={creds.access_key}",
-        f"-admin.password={creds.secret_key}",
+        f"-options={options}",
         "-webdav=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",
@@ -137,8 +142,3 @@ def minio(
         health_path="/minio/health/live",
         console_url=f"http://127.0.0.1:{console_port}",
     )
-
-
-def redact(argv: list[str]) -> list[str]:
-    """The command line as it may be logged: no secret."""
-    return [a.split("=", 1)[0] + "=***" if a.startswith("-admin.password=") else a for a in argv]

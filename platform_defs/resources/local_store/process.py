@@ -212,7 +212,7 @@ class LocalStore:
     def _spawn(self, launch: backends.Launch) -> subprocess.Popen[bytes]:
         env = {**os.environ, **launch.env}
         with self.log_file.open("ab") as log:
-            log.write(f"\n=== {time.ctime()} starting {backends.redact(launch.argv)}\n".encode())
+            log.write(f"\n=== {time.ctime()} starting {launch.argv}\n".encode())
             log.flush()
             try:
                 return subprocess.Popen(
