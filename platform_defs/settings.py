@@ -145,7 +145,9 @@ class PlatformSettings(BaseSettings):
     @classmethod
     def _catalog(cls, value: str) -> str:
         if not _CATALOG_NAME.match(value):
-            raise ValueError("must be an identifier: letters, digits and '_', not starting with a digit")
+            raise ValueError(
+                "must be an identifier: letters, digits and '_', not starting with a digit"
+            )
         return value
 
     @field_validator("state_dir", "credentials_file", "jar_cache_dir")
