@@ -28,11 +28,12 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreEndpoin
 
 
 def make_settings(state_dir: Path, bucket: str, **overrides: object) -> PlatformSettings:
-    return load_settings(
-        state_dir=state_dir, bucket=bucket, s3_endpoint="http://127.0.0.1:1",
-        credentials_source="env", s3_access_key="unused", s3_secret_key="unused-secret",
-        spark_driver_memory="1g", _env_file=None, **overrides,
-    )  # fmt: skip
+    values: dict[str, object] = {
+        "state_dir": state_dir, "bucket": bucket, "s3_endpoint": "http://127.0.0.1:1",
+        "credentials_source": "env", "s3_access_key": "unused", "s3_secret_key": "unused-secret",
+        "spark_driver_memory": "1g", "_env_file": None,
+    }  # fmt: skip
+    return load_settings(**{**values, **overrides})
 
 
 def make_bucket(endpoint: StoreEndpoint, name: str) -> str:
