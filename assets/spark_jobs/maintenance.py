@@ -36,6 +36,7 @@ class MaintenanceParams:
     retain_last: int = 5
     orphan_older_than_hours: float = 72.0
     rewrite_data_files: bool = True
+    tables: tuple[str, ...] = ()  # `namespace.table`; empty = every table of the catalog
 
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> MaintenanceParams:
@@ -44,6 +45,7 @@ class MaintenanceParams:
             retain_last=int(params.get("retain_last", cls.retain_last)),
             orphan_older_than_hours=float(params.get("orphan_older_than_hours", cls.orphan_older_than_hours)),
             rewrite_data_files=bool(params.get("rewrite_data_files", cls.rewrite_data_files)),
+            tables=tuple(params.get("tables") or ()),
         )  # fmt: skip
         if p.retain_last < 1:
             raise SettingsError(
@@ -70,7 +72,7 @@ def list_tables(spark: SparkSession, catalog: str) -> list[str]:
 
 
 def _ts(moment: datetime) -> str:
-    return f"TIMESTAMP '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S')}'"
+    return f"TIMESTAMP '{moment.astimezone(UTC).strftime('%Y-%m-%d %H:%M:%S.%f')}'"
 
 
 def _call(spark: SparkSession, catalog: str, procedure: str, args: str) -> list[dict[str, Any]]:
@@ -107,7 +109,7 @@ def run(spark: SparkSession, ctx: JobContext, now: datetime | None = None) -> di
     catalog = ctx.settings.catalog_name
     per_table: dict[str, Any] = {}
     failed: list[str] = []
-    for table in list_tables(spark, catalog):
+    for table in params.tables or list_tables(spark, catalog):
         ctx.reporter.log.info(f"maintaining {catalog}.{table}")
         try:
             per_table[table] = maintain_table(spark, catalog, table, params, now)

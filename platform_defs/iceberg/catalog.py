@@ -104,6 +104,6 @@ def duckdb_over(table: Table, sql: str, *, row_filter: str = "true", name: str =
     con: duckdb.DuckDBPyConnection = duckdb.connect()
     con.register(name, table.scan(row_filter=row_filter).to_arrow())
     try:
-        return con.sql(sql).fetch_arrow_table()
+        return con.sql(sql).to_arrow_table()
     finally:
         con.close()
