@@ -51,9 +51,11 @@ def batches(total_bytes: int) -> Iterator[pa.RecordBatch]:
 
     while done < rows:
         n = min(ROWS_PER_BATCH, rows - done)
-        cols = {"id": pa.array(range(done, done + n), pa.int64()),
-                "ts": pc.cast(pc.add(uniform(0, 86_400e6), start), pa.timestamp("us", "UTC")),
-                "key": uniform(1, float(1 << 62))}  # fmt: skip
+        cols = {
+            "id": pa.array(range(done, done + n), pa.int64()),
+            "ts": pc.cast(pc.add(uniform(0, 86_400e6), start), pa.timestamp("us", "UTC")),
+            "key": uniform(1, float(1 << 62)),
+        }
         cols |= {f"v{i}": pc.random(n, initializer=SEED + batch_no * 16 + 2 + i) for i in range(5)}
         yield pa.RecordBatch.from_pydict(cols)
         done, batch_no = done + n, batch_no + 1
@@ -85,28 +87,43 @@ def raw_put(
     blob = random.Random(SEED).randbytes(object_size)
 
     def put(i: int) -> None:
-        client.put_object(bucket, f"bench/raw/{i:05d}", io.BytesIO(blob), len(blob),
-                          part_size=64 * 1024 * 1024)  # fmt: skip
+        client.put_object(
+            bucket, f"bench/raw/{i:05d}", io.BytesIO(blob), len(blob), part_size=64 * 1024 * 1024
+        )
 
     with ThreadPoolExecutor(threads) as pool:
         list(pool.map(put, range(count)))
 
 
-def spark_ingest(settings: PlatformSettings, endpoint: StoreEndpoint, staged: Path, size: int, results: dict[str, float]) -> None:  # fmt: skip
+def spark_ingest(
+    settings: PlatformSettings,
+    endpoint: StoreEndpoint,
+    staged: Path,
+    size: int,
+    results: dict[str, float],
+) -> None:
     spark = start_session(settings, endpoint, app_name="bench-ingest")
     try:
         name = f"{settings.catalog_name}.bench.spark_ingest"
         spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog_name}.bench")
         spark.sql(f"DROP TABLE IF EXISTS {name} PURGE")
-        spark.sql(f"CREATE TABLE {name} (id BIGINT, ts TIMESTAMP, key BIGINT, v0 DOUBLE, "
-                  "v1 DOUBLE, v2 DOUBLE, v3 DOUBLE, v4 DOUBLE) USING iceberg")  # fmt: skip
+        spark.sql(
+            f"CREATE TABLE {name} (id BIGINT, ts TIMESTAMP, key BIGINT, v0 DOUBLE, "
+            "v1 DOUBLE, v2 DOUBLE, v3 DOUBLE, v4 DOUBLE) USING iceberg"
+        )
         with timed("spark -> iceberg", size, results):
             spark.read.parquet(str(staged)).writeTo(name).append()
     finally:
         spark.stop()
 
 
-def pyiceberg_ingest(settings: PlatformSettings, endpoint: StoreEndpoint, staged: Path, size: int, results: dict[str, float]) -> None:  # fmt: skip
+def pyiceberg_ingest(
+    settings: PlatformSettings,
+    endpoint: StoreEndpoint,
+    staged: Path,
+    size: int,
+    results: dict[str, float],
+) -> None:
     catalog = load_catalog(settings, endpoint)
     catalog.create_namespace_if_not_exists("bench")
     if catalog.table_exists("bench.pyiceberg_ingest"):
@@ -121,7 +138,9 @@ def run(settings: PlatformSettings, endpoint: StoreEndpoint, size_gib: float, th
     results: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp:
         staged, size = stage(int(size_gib * (1 << 30)), Path(tmp) / "staged")
-        print(f"dataset: {size / MB:.0f} MB Arrow, {sum(f.stat().st_size for f in staged.iterdir()) / MB:.0f} MB Parquet staged")  # fmt: skip
+        print(
+            f"dataset: {size / MB:.0f} MB Arrow, {sum(f.stat().st_size for f in staged.iterdir()) / MB:.0f} MB Parquet staged"
+        )
         object_size = min(128 * MB, size // threads)
         count = -(-size // object_size)
         with timed(f"raw PUT ({threads} threads)", object_size * count, results):
@@ -150,8 +169,9 @@ def main() -> None:
         server = WeedServer(Path(tmp) / "weed")
         server.start()
         try:
-            settings = make_settings(Path(tmp) / "state", make_bucket(server.endpoint, "bench"),
-                                     spark_driver_memory="4g")  # fmt: skip
+            settings = make_settings(
+                Path(tmp) / "state", make_bucket(server.endpoint, "bench"), spark_driver_memory="4g"
+            )
             run(settings, server.endpoint, args.size_gib, args.put_threads)
         finally:
             server.stop()

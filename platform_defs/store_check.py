@@ -47,8 +47,10 @@ def check_store(endpoint: StoreEndpoint, bucket: str) -> None:
                 "the store's; check PLATFORM_S3_ACCESS_KEY/PLATFORM_S3_SECRET_KEY or the "
                 "credentials file the store was started with."
             ) from None
-        raise BucketError(f"The store at {endpoint.url} refused to check bucket {bucket!r}: "
-                          f"{exc.code} {exc.message}.") from None  # fmt: skip
+        raise BucketError(
+            f"The store at {endpoint.url} refused to check bucket {bucket!r}: "
+            f"{exc.code} {exc.message}."
+        ) from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise StoreUnreachableError(
             f"The object store at {endpoint.url} does not answer ({type(exc).__name__}). Start "

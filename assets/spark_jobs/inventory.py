@@ -53,7 +53,9 @@ def prefix_of(key: str, depth: int = DEPTH) -> str:
     return "/".join(dirs) + "/" if dirs else "/"
 
 
-def summarize(objects: Iterable[tuple[str, int, datetime | None]], depth: int = DEPTH) -> dict[str, PrefixStats]:  # fmt: skip
+def summarize(
+    objects: Iterable[tuple[str, int, datetime | None]], depth: int = DEPTH
+) -> dict[str, PrefixStats]:
     stats: dict[str, PrefixStats] = {}
     for key, size, modified in objects:
         stats.setdefault(prefix_of(key, depth), PrefixStats()).add(size, modified)

@@ -41,12 +41,16 @@ class MaintenanceParams:
     @classmethod
     def from_params(cls, params: dict[str, Any]) -> MaintenanceParams:
         p = cls(
-            expire_older_than_hours=float(params.get("expire_older_than_hours", cls.expire_older_than_hours)),
+            expire_older_than_hours=float(
+                params.get("expire_older_than_hours", cls.expire_older_than_hours)
+            ),
             retain_last=int(params.get("retain_last", cls.retain_last)),
-            orphan_older_than_hours=float(params.get("orphan_older_than_hours", cls.orphan_older_than_hours)),
+            orphan_older_than_hours=float(
+                params.get("orphan_older_than_hours", cls.orphan_older_than_hours)
+            ),
             rewrite_data_files=bool(params.get("rewrite_data_files", cls.rewrite_data_files)),
             tables=tuple(params.get("tables") or ()),
-        )  # fmt: skip
+        )
         if p.retain_last < 1:
             raise SettingsError(
                 f"maintenance retain_last={p.retain_last}: keep at least 1 snapshot."
@@ -66,8 +70,12 @@ def list_tables(spark: SparkSession, catalog: str) -> list[str]:
     pending = [r["namespace"] for r in spark.sql(f"SHOW NAMESPACES IN {catalog}").collect()]
     while pending:
         ns = pending.pop()
-        pending += [r["namespace"] for r in spark.sql(f"SHOW NAMESPACES IN {catalog}.{ns}").collect()]  # fmt: skip
-        tables += [f"{ns}.{r['tableName']}" for r in spark.sql(f"SHOW TABLES IN {catalog}.{ns}").collect()]  # fmt: skip
+        pending += [
+            r["namespace"] for r in spark.sql(f"SHOW NAMESPACES IN {catalog}.{ns}").collect()
+        ]
+        tables += [
+            f"{ns}.{r['tableName']}" for r in spark.sql(f"SHOW TABLES IN {catalog}.{ns}").collect()
+        ]
     return sorted(set(tables))
 
 
@@ -80,7 +88,9 @@ def _call(spark: SparkSession, catalog: str, procedure: str, args: str) -> list[
     return [r.asDict() for r in rows]
 
 
-def maintain_table(spark: SparkSession, catalog: str, table: str, p: MaintenanceParams, now: datetime) -> dict[str, Any]:  # fmt: skip
+def maintain_table(
+    spark: SparkSession, catalog: str, table: str, p: MaintenanceParams, now: datetime
+) -> dict[str, Any]:
     ref = f"table => '{catalog}.{table}'"
     result: dict[str, Any] = {}
     if p.rewrite_data_files:
@@ -88,15 +98,19 @@ def maintain_table(spark: SparkSession, catalog: str, table: str, p: Maintenance
     result["rewrite_manifests"] = _call(spark, catalog, "rewrite_manifests", ref)[0]
     expire_before = now - timedelta(hours=p.expire_older_than_hours)
     result["expire_snapshots"] = _call(
-        spark, catalog, "expire_snapshots",
+        spark,
+        catalog,
+        "expire_snapshots",
         f"{ref}, older_than => {_ts(expire_before)}, retain_last => {p.retain_last}",
-    )[0]  # fmt: skip
+    )[0]
     orphan_before = now - timedelta(hours=max(p.orphan_older_than_hours, ORPHAN_SAFETY_HOURS))
     orphans = _call(
-        spark, catalog, "remove_orphan_files",
+        spark,
+        catalog,
+        "remove_orphan_files",
         # prefix listing goes through S3FileIO; the default lists with Hadoop (no s3:// there)
         f"{ref}, older_than => {_ts(orphan_before)}, prefix_listing => true",
-    )  # fmt: skip
+    )
     result["remove_orphan_files"] = {"orphan_files_removed": len(orphans)}
     return result
 

@@ -109,7 +109,9 @@ def _base_conf(settings: PlatformSettings, jars: Sequence[Path], ui: bool) -> di
     }
 
 
-def _jdbc_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> tuple[dict[str, str], dict[str, str]]:  # fmt: skip
+def _jdbc_catalog(
+    settings: PlatformSettings, endpoint: StoreEndpoint
+) -> tuple[dict[str, str], dict[str, str]]:
     prefix = f"spark.sql.catalog.{settings.catalog_name}"
     target = jdbc_target(settings)
     conf = {
@@ -134,7 +136,9 @@ def _jdbc_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> tuple[
     return conf, secrets
 
 
-def _hadoop_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> tuple[dict[str, str], dict[str, str]]:  # fmt: skip
+def _hadoop_catalog(
+    settings: PlatformSettings, endpoint: StoreEndpoint
+) -> tuple[dict[str, str], dict[str, str]]:
     """Single writer only: see the module docstring."""
     prefix = f"spark.sql.catalog.{settings.catalog_name}"
     conf = {
@@ -161,8 +165,10 @@ def _hadoop_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> tupl
 def _tls_conf(truststore: Path | None) -> dict[str, str]:
     if truststore is None:
         return {}
-    opts = f"-Djavax.net.ssl.trustStore={truststore} -Djavax.net.ssl.trustStoreType=PKCS12 " \
-           f"-Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD}"  # fmt: skip
+    opts = (
+        f"-Djavax.net.ssl.trustStore={truststore} -Djavax.net.ssl.trustStoreType=PKCS12 "
+        f"-Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD}"
+    )
     return {"spark.driver.extraJavaOptions": opts, "spark.executor.extraJavaOptions": opts}
 
 

@@ -134,10 +134,17 @@ def _download_mvn(spec: JarSpec, dest: Path) -> None:
     """Fallback for machines where only Maven (with its proxy settings) reaches Central."""
     with tempfile.TemporaryDirectory() as tmp:
         subprocess.run(
-            ["mvn", "-q", "dependency:copy", f"-Dartifact={spec.coordinate}:jar",
-             f"-DoutputDirectory={tmp}", "-Dtransitive=false"],
-            check=True, capture_output=True,
-        )  # fmt: skip
+            [
+                "mvn",
+                "-q",
+                "dependency:copy",
+                f"-Dartifact={spec.coordinate}:jar",
+                f"-DoutputDirectory={tmp}",
+                "-Dtransitive=false",
+            ],
+            check=True,
+            capture_output=True,
+        )
         shutil.copyfile(Path(tmp) / spec.filename, dest)
 
 

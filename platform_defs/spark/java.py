@@ -45,8 +45,9 @@ def find_java(env: Mapping[str, str] | None = None) -> Path:
         return candidate
     found = shutil.which("java", path=env.get("PATH", ""))
     if found is None:
-        raise JavaError(f"No Java found: JAVA_HOME is unset and `java` is not on PATH. "
-                        f"{_REQUIRED}. {_FIX}")  # fmt: skip
+        raise JavaError(
+            f"No Java found: JAVA_HOME is unset and `java` is not on PATH. {_REQUIRED}. {_FIX}"
+        )
     return Path(found)
 
 

@@ -82,20 +82,31 @@ def apply_secrets(spark: SparkSession, secret_conf: dict[str, str]) -> None:
 
 
 _PATTERNS: list[tuple[str, type[PlatformError], str]] = [
-    (r"CommitStateUnknownException", CatalogError,
-     "Iceberg could not tell whether the commit landed (the store or catalog went away during "
-     "the commit). Check the table's latest snapshot before re-running, or rows may be doubled."),
-    (r"Connection refused|Unable to execute HTTP request|connect timed out|SdkClientException",
-     StoreUnreachableError,
-     "The object store at {url} stopped answering during the Spark job. The table keeps its "
-     "previous snapshot; start the store and re-run the job."),
-    (r"SignatureDoesNotMatch|InvalidAccessKeyId|Status Code: 403", CredentialsError,
-     "The object store at {url} rejected the credentials during the Spark job. Check "
-     "PLATFORM_S3_ACCESS_KEY/PLATFORM_S3_SECRET_KEY."),
-    (r"SQLException|No suitable driver|database is locked|Connection to .* refused", CatalogError,
-     "The Iceberg catalog database {catalog} failed. Check PLATFORM_CATALOG_URI and that the "
-     "database is reachable."),
-]  # fmt: skip
+    (
+        r"CommitStateUnknownException",
+        CatalogError,
+        "Iceberg could not tell whether the commit landed (the store or catalog went away during "
+        "the commit). Check the table's latest snapshot before re-running, or rows may be doubled.",
+    ),
+    (
+        r"Connection refused|Unable to execute HTTP request|connect timed out|SdkClientException",
+        StoreUnreachableError,
+        "The object store at {url} stopped answering during the Spark job. The table keeps its "
+        "previous snapshot; start the store and re-run the job.",
+    ),
+    (
+        r"SignatureDoesNotMatch|InvalidAccessKeyId|Status Code: 403",
+        CredentialsError,
+        "The object store at {url} rejected the credentials during the Spark job. Check "
+        "PLATFORM_S3_ACCESS_KEY/PLATFORM_S3_SECRET_KEY.",
+    ),
+    (
+        r"SQLException|No suitable driver|database is locked|Connection to .* refused",
+        CatalogError,
+        "The Iceberg catalog database {catalog} failed. Check PLATFORM_CATALOG_URI and that the "
+        "database is reachable.",
+    ),
+]
 
 
 def explain_failure(

@@ -46,10 +46,23 @@ def truststore_for(ca_bundle: Path, state_dir: Path, java_home: Path | None = No
             cert_file = Path(tmp) / f"ca-{index}.pem"
             cert_file.write_text(cert + "\n", encoding="ascii")
             subprocess.run(
-                [_keytool(java_home), "-importcert", "-noprompt", "-alias", f"ca-{index}",
-                 "-file", str(cert_file), "-keystore", str(staging), "-storetype", "PKCS12",
-                 "-storepass", TRUSTSTORE_PASSWORD],
-                check=True, capture_output=True,
-            )  # fmt: skip
+                [
+                    _keytool(java_home),
+                    "-importcert",
+                    "-noprompt",
+                    "-alias",
+                    f"ca-{index}",
+                    "-file",
+                    str(cert_file),
+                    "-keystore",
+                    str(staging),
+                    "-storetype",
+                    "PKCS12",
+                    "-storepass",
+                    TRUSTSTORE_PASSWORD,
+                ],
+                check=True,
+                capture_output=True,
+            )
         os.replace(staging, dest)
     return dest

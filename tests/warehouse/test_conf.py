@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -17,6 +17,7 @@ from platform_defs.errors import CatalogError, JavaError, SettingsError, SparkJa
 from platform_defs.spark import jars
 from platform_defs.spark.conf import build_spark_setup, jdbc_target, mask_uri
 from platform_defs.spark.java import check_java, parse_major
+from platform_defs.spark.tls import TRUSTSTORE_PASSWORD, truststore_for
 from tests.warehouse.conftest import make_settings
 
 SECRET = "s3cr3t-value-for-tests-only"
@@ -180,3 +181,34 @@ def test_pipes_extras_carry_no_secret(tmp_path: Path) -> None:
     env = launch_env(settings, EP)
     assert env["PLATFORM_S3_SECRET_KEY"] == SECRET
     assert env["PLATFORM_CATALOG_URI"].startswith("postgresql://")
+
+
+def _self_signed_pem() -> str:
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "test-ca")])
+    now = datetime.now(UTC)
+    cert = (
+        x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+        .serial_number(x509.random_serial_number()).not_valid_before(now)
+        .not_valid_after(now + timedelta(days=1)).sign(key, hashes.SHA256())
+    )  # fmt: skip
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+def test_truststore_from_pem_bundle_holds_every_ca(tmp_path: Path) -> None:
+    import subprocess
+
+    bundle = tmp_path / "ca.pem"
+    bundle.write_text(_self_signed_pem() + _self_signed_pem())
+    store = truststore_for(bundle, tmp_path / "tls")
+    assert truststore_for(bundle, tmp_path / "tls") == store  # reused while the PEM is unchanged
+    listing = subprocess.run(
+        ["keytool", "-list", "-keystore", str(store), "-storepass", TRUSTSTORE_PASSWORD],
+        capture_output=True, text=True, check=True,
+    ).stdout  # fmt: skip
+    assert "ca-0" in listing and "ca-1" in listing
