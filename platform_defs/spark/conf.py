@@ -1,0 +1,190 @@
+"""The one place that turns platform settings and a store endpoint into Spark configuration.
+
+Everything Spark needs to reach the catalog and the store is decided here, so the Dagster
+resource, the Pipes job and the tests cannot drift apart. The result is split three ways because
+pyspark passes launch-time conf to `spark-submit` as `--conf k=v` arguments, which any user on the
+machine can read in `ps`: secrets (S3 keys, the catalog database password) are kept apart and set
+on the running session by `platform_defs.spark.session`, never on a command line.
+
+Two catalog types:
+
+- `jdbc` (default, safe for many writers): Iceberg's JdbcCatalog on the same database pyiceberg's
+  SqlCatalog uses (SQLite file locally, Postgres in production) and S3FileIO on `s3://`. Commits are
+  a compare-and-swap on the catalog row, so concurrent writers retry instead of losing data.
+- `hadoop` (the data-infrastructure guide's setup, SINGLE WRITER ONLY): a HadoopCatalog on
+  `s3a://`. Its commit is a file rename, which the Iceberg spec calls unsafe on object stores:
+  two concurrent writers can both "succeed" and one commit is silently lost. pyiceberg cannot
+  write such tables at all. Kept for reading what the guide's setup produced.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import unquote, urlparse
+
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import CatalogError
+from platform_defs.settings import PlatformSettings
+from platform_defs.spark.tls import TRUSTSTORE_PASSWORD
+
+ICEBERG_EXTENSIONS = "org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions"
+S3_FILE_IO = "org.apache.iceberg.aws.s3.S3FileIO"
+# Newer AWS SDKs add CRC checksums that several S3-compatible stores reject.
+CHECKSUM_ENV = {
+    "AWS_REQUEST_CHECKSUM_CALCULATION": "when_required",
+    "AWS_RESPONSE_CHECKSUM_VALIDATION": "when_required",
+}
+
+
+@dataclass(frozen=True)
+class SparkSetup:
+    """Launch conf (safe to show), secrets for the running session, env for the driver JVM."""
+
+    conf: dict[str, str]
+    secret_conf: dict[str, str] = field(repr=False)
+    env: dict[str, str]
+
+    def redacted(self) -> dict[str, str]:
+        return {**self.conf, **dict.fromkeys(self.secret_conf, "***")}
+
+
+@dataclass(frozen=True)
+class JdbcTarget:
+    """The catalog database as Java's JDBC wants it: URL without credentials, user, password."""
+
+    url: str
+    user: str | None = None
+    password: str | None = field(default=None, repr=False)
+
+
+def mask_uri(uri: str) -> str:
+    """`uri` with any password replaced by ***, for error messages and logs."""
+    parsed = urlparse(uri)
+    if parsed.password is None:
+        return uri
+    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
+    return parsed._replace(netloc=netloc).geturl()
+
+
+def sqlalchemy_catalog_uri(settings: PlatformSettings) -> str:
+    """The catalog database in SQLAlchemy form, as pyiceberg's SqlCatalog takes it."""
+    return settings.catalog_uri or f"sqlite:///{settings.catalog_db_path}"
+
+
+def jdbc_target(settings: PlatformSettings) -> JdbcTarget:
+    """Convert the SQLAlchemy URI (postgresql+psycopg2://u:p@h:5432/db) to a JDBC URL."""
+    if settings.catalog_uri is None:
+        return JdbcTarget(url=f"jdbc:sqlite:{settings.catalog_db_path}")
+    parsed = urlparse(settings.catalog_uri)
+    dialect = parsed.scheme.split("+", 1)[0]
+    if dialect == "sqlite":
+        return JdbcTarget(url=f"jdbc:sqlite:{unquote(parsed.path)[1:] or ':memory:'}")
+    if dialect not in ("postgresql", "postgres") or not parsed.hostname:
+        raise CatalogError(
+            f"PLATFORM_CATALOG_URI={mask_uri(settings.catalog_uri)} is not a catalog database the "
+            "Spark side can use. Use postgresql+psycopg2://user:password@host:5432/dbname (or "
+            "leave it unset for the local SQLite file)."
+        )
+    port = f":{parsed.port}" if parsed.port else ""
+    query = f"?{parsed.query}" if parsed.query else ""
+    url = f"jdbc:postgresql://{parsed.hostname}{port}{parsed.path}{query}"
+    user = unquote(parsed.username) if parsed.username else None
+    password = unquote(parsed.password) if parsed.password else None
+    return JdbcTarget(url=url, user=user, password=password)
+
+
+def _base_conf(settings: PlatformSettings, jars: Sequence[Path], ui: bool) -> dict[str, str]:
+    return {
+        "spark.master": settings.spark_master or "local[*]",
+        "spark.driver.memory": settings.spark_driver_memory,
+        "spark.jars": ",".join(str(j) for j in jars),
+        "spark.sql.extensions": ICEBERG_EXTENSIONS,
+        "spark.ui.enabled": "true" if ui else "false",
+        "spark.ui.showConsoleProgress": "false",
+        "spark.sql.session.timeZone": "UTC",
+        "spark.sql.sources.partitionOverwriteMode": "dynamic",
+        **{f"spark.executorEnv.{k}": v for k, v in CHECKSUM_ENV.items()},
+    }
+
+
+def _jdbc_catalog(
+    settings: PlatformSettings, endpoint: StoreEndpoint
+) -> tuple[dict[str, str], dict[str, str]]:
+    prefix = f"spark.sql.catalog.{settings.catalog_name}"
+    target = jdbc_target(settings)
+    conf = {
+        prefix: "org.apache.iceberg.spark.SparkCatalog",
+        f"{prefix}.type": "jdbc",
+        f"{prefix}.uri": target.url,
+        f"{prefix}.jdbc.schema-version": "V1",
+        f"{prefix}.warehouse": f"s3://{settings.bucket}/warehouse",
+        f"{prefix}.io-impl": S3_FILE_IO,
+        f"{prefix}.s3.endpoint": endpoint.url,
+        f"{prefix}.s3.path-style-access": "true",
+        f"{prefix}.client.region": endpoint.region,
+    }
+    secrets = {
+        f"{prefix}.s3.access-key-id": endpoint.credentials.access_key,
+        f"{prefix}.s3.secret-access-key": endpoint.credentials.secret_key,
+    }
+    if target.user:
+        conf[f"{prefix}.jdbc.user"] = target.user
+    if target.password:
+        secrets[f"{prefix}.jdbc.password"] = target.password
+    return conf, secrets
+
+
+def _hadoop_catalog(
+    settings: PlatformSettings, endpoint: StoreEndpoint
+) -> tuple[dict[str, str], dict[str, str]]:
+    """Single writer only: see the module docstring."""
+    prefix = f"spark.sql.catalog.{settings.catalog_name}"
+    conf = {
+        prefix: "org.apache.iceberg.spark.SparkCatalog",
+        f"{prefix}.type": "hadoop",
+        f"{prefix}.warehouse": f"s3a://{settings.bucket}/warehouse",
+        "spark.hadoop.fs.s3a.endpoint": endpoint.url,
+        "spark.hadoop.fs.s3a.endpoint.region": endpoint.region,
+        "spark.hadoop.fs.s3a.path.style.access": "true",
+        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(endpoint.secure).lower(),
+        "spark.hadoop.fs.s3a.aws.credentials.provider": (
+            "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
+        ),
+        "spark.hadoop.fs.s3a.attempts.maximum": "3",
+        "spark.hadoop.fs.s3a.retry.limit": "3",
+    }
+    secrets = {
+        "spark.hadoop.fs.s3a.access.key": endpoint.credentials.access_key,
+        "spark.hadoop.fs.s3a.secret.key": endpoint.credentials.secret_key,
+    }
+    return conf, secrets
+
+
+def _tls_conf(truststore: Path | None) -> dict[str, str]:
+    if truststore is None:
+        return {}
+    opts = (
+        f"-Djavax.net.ssl.trustStore={truststore} -Djavax.net.ssl.trustStoreType=PKCS12 "
+        f"-Djavax.net.ssl.trustStorePassword={TRUSTSTORE_PASSWORD}"
+    )
+    return {"spark.driver.extraJavaOptions": opts, "spark.executor.extraJavaOptions": opts}
+
+
+def build_spark_setup(
+    settings: PlatformSettings,
+    endpoint: StoreEndpoint,
+    jars: Sequence[Path],
+    *,
+    ui: bool = False,
+    truststore: Path | None = None,
+) -> SparkSetup:
+    """Spark conf + env for `settings.catalog_type`; `truststore` from `tls.truststore_for`."""
+    builder = _hadoop_catalog if settings.catalog_type == "hadoop" else _jdbc_catalog
+    catalog_conf, secrets = builder(settings, endpoint)
+    conf = {**_base_conf(settings, jars, ui), **catalog_conf, **_tls_conf(truststore)}
+    env = dict(CHECKSUM_ENV)
+    if conf["spark.master"].startswith("local"):
+        env["SPARK_LOCAL_IP"] = "127.0.0.1"  # local mode: bind loopback, never the LAN
+    return SparkSetup(conf=conf, secret_conf=secrets, env=env)
