@@ -30,9 +30,9 @@ import pyarrow.parquet as pq
 from assets.spark_jobs.context import endpoint_from
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.iceberg.catalog import load_catalog
+from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.spark.session import start_session
-from platform_defs.store_check import minio_client
 
 MB = 1_000_000
 ROWS_PER_BATCH = 1 << 20
@@ -83,7 +83,7 @@ def raw_put(
     endpoint: StoreEndpoint, bucket: str, object_size: int, count: int, threads: int
 ) -> None:
     """`count` large objects of random bytes, `threads` uploads at a time (multipart, 64 MiB)."""
-    client = minio_client(endpoint)
+    client = ObjectStore(endpoint, timeout=10.0, read_timeout=120.0, pool_size=16).client
     blob = random.Random(SEED).randbytes(object_size)
 
     def put(i: int) -> None:
@@ -162,19 +162,17 @@ def main() -> None:
         settings = load_settings()
         run(settings, endpoint_from(settings, None), args.size_gib, args.put_threads)
         return
+    from tests.s3_servers import local_store_server
     from tests.warehouse.conftest import make_bucket, make_settings
-    from tests.warehouse.weed import WeedServer
 
-    with tempfile.TemporaryDirectory() as tmp:
-        server = WeedServer(Path(tmp) / "weed")
-        server.start()
-        try:
-            settings = make_settings(
-                Path(tmp) / "state", make_bucket(server.endpoint, "bench"), spark_driver_memory="4g"
-            )
-            run(settings, server.endpoint, args.size_gib, args.put_threads)
-        finally:
-            server.stop()
+    with (
+        tempfile.TemporaryDirectory() as tmp,
+        local_store_server(Path(tmp) / "store", "seaweedfs") as server,
+    ):
+        settings = make_settings(
+            Path(tmp) / "state", make_bucket(server.endpoint, "bench"), spark_driver_memory="4g"
+        )
+        run(settings, server.endpoint, args.size_gib, args.put_threads)
 
 
 if __name__ == "__main__":

@@ -19,7 +19,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from assets.spark_jobs.context import JobContext
-from platform_defs.store_check import minio_client
+from platform_defs.resources.s3 import ObjectStore
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -64,7 +64,7 @@ def summarize(
 
 def list_bucket(ctx: JobContext) -> dict[str, PrefixStats]:
     """Every object of the bucket; the SDK follows ListObjectsV2 continuation tokens (1000/page)."""
-    client = minio_client(ctx.endpoint)
+    client = ObjectStore(ctx.endpoint, timeout=10.0, read_timeout=60.0).client
     listing = client.list_objects(ctx.settings.bucket, recursive=True)
     return summarize((o.object_name or "", o.size or 0, o.last_modified) for o in listing)
 

@@ -48,7 +48,16 @@ class CanaryResult:
 class ObjectStore:
     """One endpoint, one identity. Cheap to construct; holds a small connection pool."""
 
-    def __init__(self, endpoint: StoreEndpoint, timeout: float = 5.0, retries: int = 1) -> None:
+    def __init__(
+        self,
+        endpoint: StoreEndpoint,
+        timeout: float = 5.0,
+        retries: int = 1,
+        read_timeout: float | None = None,
+        pool_size: int = 8,
+    ) -> None:
+        """`timeout` bounds connecting (and reading, unless `read_timeout` is given: bulk
+        transfers of large objects want a longer read timeout than health probes)."""
         self.endpoint = endpoint
         ctx = (
             ssl.create_default_context(cafile=str(endpoint.ca_bundle))
@@ -56,9 +65,9 @@ class ObjectStore:
             else None
         )
         http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=timeout, read=timeout),
+            timeout=urllib3.Timeout(connect=timeout, read=read_timeout or timeout),
             retries=urllib3.Retry(total=retries, backoff_factor=0.2, status_forcelist=[503]),
-            maxsize=8,
+            maxsize=pool_size,
             ssl_context=ctx,
         )
         self.client = Minio(
@@ -124,6 +133,15 @@ class ObjectStore:
             return False
         self.call(f"create bucket {name!r}", lambda: self.client.make_bucket(name))
         return True
+
+    def require_bucket(self, name: str) -> None:
+        """Raise the error that explains why `name` is unusable: store down, credentials
+        rejected, or bucket missing. One cheap call, made before starting anything expensive."""
+        if not self.bucket_exists(name):
+            raise BucketError(
+                f"Bucket {name!r} does not exist on {self.endpoint.url}. Materialize the "
+                "`datalake_bucket` asset first (`make run`), or fix PLATFORM_BUCKET."
+            )
 
     def versioning_status(self, name: str) -> str:
         cfg = self.call(

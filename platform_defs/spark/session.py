@@ -18,12 +18,12 @@ from platform_defs.errors import (
     PlatformError,
     StoreUnreachableError,
 )
+from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
 from platform_defs.spark.conf import SparkSetup, build_spark_setup, mask_uri
 from platform_defs.spark.java import check_java
 from platform_defs.spark.tls import truststore_for
-from platform_defs.store_check import check_store
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -37,7 +37,7 @@ def prepare(settings: PlatformSettings, endpoint: StoreEndpoint, *, ui: bool = F
     java = check_java()
     groups = ("core", "hadoop") if settings.catalog_type == "hadoop" else ("core",)
     jar_paths = jars.resolve(settings.resolved_jar_cache_dir, groups)
-    check_store(endpoint, settings.bucket)
+    ObjectStore(endpoint).require_bucket(settings.bucket)
     truststore = None
     if endpoint.ca_bundle is not None:
         java_home = java.executable.resolve().parent.parent

@@ -1,8 +1,5 @@
-"""Fixtures for the warehouse tests: a real weed S3 server, platform settings, one bucket.
-
-`s3_server` is a stand-in for the lead's shared fixture in tests/conftest.py (same name, same
-type: a session-scoped StoreEndpoint); delete it here when that lands.
-"""
+"""Fixtures for the warehouse tests: platform settings and one bucket on the session's real S3
+server (tests/conftest.py), and one Spark session shared by the in-process tests."""
 
 from __future__ import annotations
 
@@ -16,23 +13,13 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from platform_defs.endpoint import StoreEndpoint
+from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.spark.conf import build_spark_setup
-from platform_defs.store_check import minio_client
-from tests.warehouse.weed import WeedServer
+from tests.s3_servers import RunningServer
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
-
-
-@pytest.fixture(scope="session")
-def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[StoreEndpoint]:
-    server = WeedServer(tmp_path_factory.mktemp("weed"))
-    server.start()
-    try:
-        yield server.endpoint
-    finally:
-        server.stop()
 
 
 def make_settings(state_dir: Path, bucket: str, **overrides: object) -> PlatformSettings:
@@ -45,9 +32,7 @@ def make_settings(state_dir: Path, bucket: str, **overrides: object) -> Platform
 
 
 def make_bucket(endpoint: StoreEndpoint, name: str) -> str:
-    client = minio_client(endpoint)
-    if not client.bucket_exists(name):
-        client.make_bucket(name)
+    ObjectStore(endpoint).ensure_bucket(name)
     return name
 
 
@@ -73,9 +58,9 @@ class Warehouse:
 
 
 @pytest.fixture(scope="session")
-def warehouse(s3_server: StoreEndpoint, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
-    bucket = make_bucket(s3_server, "lake-" + secrets.token_hex(3))
-    return Warehouse(make_settings(tmp_path_factory.mktemp("state"), bucket), s3_server)
+def warehouse(s3_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> Warehouse:
+    bucket = make_bucket(s3_server.endpoint, "lake-" + secrets.token_hex(3))
+    return Warehouse(make_settings(tmp_path_factory.mktemp("state"), bucket), s3_server.endpoint)
 
 
 @pytest.fixture(scope="session")

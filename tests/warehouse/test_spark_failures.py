@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -18,8 +19,8 @@ from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError, StoreUnreachableError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.spark.session import explain_failure
+from tests.s3_servers import local_store_server
 from tests.warehouse.conftest import Warehouse, attach_catalog, make_bucket, make_settings
-from tests.warehouse.weed import WeedServer
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -48,7 +49,9 @@ def _one_clear_error(proc: subprocess.CompletedProcess[str], kind: str, *needles
 
 def test_wrong_s3_secret(warehouse: Warehouse, tmp_path: Path) -> None:
     proc = _run_job(warehouse, tmp_path, secret="definitely-not-the-secret")
-    _one_clear_error(proc, "CredentialsError", "rejected access key", "PLATFORM_S3_SECRET_KEY")
+    _one_clear_error(
+        proc, "CredentialsError", "refused the credentials", "PLATFORM_CREDENTIALS_SOURCE"
+    )
     assert "definitely-not-the-secret" not in proc.stderr
 
 
@@ -94,9 +97,8 @@ def _rows_when_readable(table: Table, timeout: float = 60.0) -> int:
 
 
 def test_store_killed_mid_write(spark: SparkSession, tmp_path: Path) -> None:
-    server = WeedServer(tmp_path / "weed")
-    server.start()
-    try:
+    with local_store_server(tmp_path / "store", "seaweedfs") as server:
+        assert server.store is not None
         make_bucket(server.endpoint, "killme")
         settings = make_settings(tmp_path / "state", "killme", catalog_name="killcat")
         attach_catalog(spark, settings, server.endpoint)
@@ -117,14 +119,14 @@ def test_store_killed_mid_write(spark: SparkSession, tmp_path: Path) -> None:
         writer.start()
         time.sleep(3.0)
         assert writer.is_alive(), "the write finished before the store was killed"
-        server.kill()
+        os.kill(server.store.running().pid, signal.SIGKILL)  # type: ignore[union-attr]
         writer.join(timeout=240)
         assert not writer.is_alive() and failure, "the write did not fail with the store down"
         error = explain_failure(failure[0], settings, server.endpoint)
         print(f"\nexplained as {type(error).__name__}: {error}")
         assert isinstance(error, StoreUnreachableError), str(error)
         assert server.endpoint.url in str(error) and "re-run" in str(error)
-        server.start()
+        server.store.ensure_running()
         after = load_catalog(settings, server.endpoint).load_table("k.big")
         assert before is not None and after.current_snapshot() == before
         assert _rows_when_readable(after) == 1000
@@ -132,8 +134,6 @@ def test_store_killed_mid_write(spark: SparkSession, tmp_path: Path) -> None:
         _big_append(spark, table, 2_000_000)
         row = spark.sql(f"SELECT count(*) AS n, count(DISTINCT id) AS d FROM {table}").first()
         assert row is not None and (row["n"], row["d"]) == (2_001_000, 2_000_000)
-    finally:
-        server.stop()
 
 
 def test_explain_failure_keeps_first_line_and_masks(tmp_path: Path) -> None:

@@ -13,7 +13,7 @@ from dagster import AssetCheckSpec, AssetExecutionContext, PipesSubprocessClient
 
 from assets.spark_jobs.context import launch_command, launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
-from platform_defs.store_check import minio_client
+from platform_defs.resources.s3 import ObjectStore
 from tests.warehouse.conftest import Warehouse, make_bucket, make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
@@ -63,5 +63,5 @@ def test_hadoop_catalog_single_writer_creates_and_reads(
         line = next(ln for ln in proc.stdout.splitlines() if ln.startswith('{"materialization"'))
         reports.append(json.loads(line)["materialization"])
     assert reports[1]["total_records"] == reports[1]["row_count"]  # no duplicate day rows
-    keys = {o.object_name for o in minio_client(warehouse.endpoint).list_objects(bucket, recursive=True)}  # fmt: skip
+    keys = {o.object_name for o in ObjectStore(warehouse.endpoint).client.list_objects(bucket, recursive=True)}  # fmt: skip
     assert "warehouse/ops/lake_inventory/metadata/version-hint.text" in keys
