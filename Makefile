@@ -11,7 +11,7 @@ KUBECTL := $(VENV)/bin/kubectl
 STAMP := $(VENV)/.installed
 JOB_CONFIG := config/bootstrap.yaml
 
-.PHONY: help setup run ui down reset status test lint typecheck validate pytest pytest-fast e2e bench clean
+.PHONY: help setup jars-hadoop run ui down reset status test lint typecheck validate pytest pytest-fast e2e bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -19,6 +19,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(PYTHON) -m uv sync --frozen --quiet
+	$(PY) -m platform_defs.spark.jars fetch --group core
 	@touch $@
 
 setup: $(STAMP) ## Create .venv with the locked dependencies (idempotent)
@@ -46,6 +47,11 @@ reset: setup ## Stop the store and delete its data, catalog and generated creden
 
 test: setup lint typecheck validate pytest e2e ## Lint, types, definitions, the whole test suite, end to end
 
+# The hadoop-catalog option's jars (hadoop-aws + the 640 MB AWS SDK bundle) are fetched only for
+# the tests that exercise that option, or by people who choose it.
+jars-hadoop: setup
+	$(PY) -m platform_defs.spark.jars fetch --group hadoop
+
 lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
@@ -57,7 +63,7 @@ validate: setup
 	$(DAGSTER) definitions validate -m platform_defs.definitions
 
 # pytest exits 5 when it collected nothing: that is a failure here, never a green run.
-pytest: setup
+pytest: setup jars-hadoop
 	@$(PY) -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 

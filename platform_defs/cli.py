@@ -37,7 +37,39 @@ def status(settings: PlatformSettings) -> int:
     if settings.credentials_source == "generated":
         print(f"Credentials     : {settings.generated_credentials_file}  (0600, never in git)")
     print("Stop the store  : make down   (data is kept; `make reset` deletes it)")
+    if (
+        settings.catalog_type == "jdbc"
+        and settings.catalog_uri is None
+        and settings.catalog_db_path.exists()
+    ):
+        print(read_snippet(settings, state.url))
     return 0
+
+
+def read_snippet(settings: PlatformSettings, url: str) -> str:
+    """Copy-paste Python that reads the warehouse with pyiceberg + DuckDB, no Spark."""
+    creds = (
+        settings.generated_credentials_file if settings.credentials_source == "generated" else None
+    )
+    keys = (
+        f'c = json.load(open("{creds}"))'
+        if creds
+        else 'c = {"access_key": os.environ["PLATFORM_S3_ACCESS_KEY"], "secret_key": os.environ["PLATFORM_S3_SECRET_KEY"]}'
+    )
+    return f"""
+Read the warehouse from Python (pyiceberg + DuckDB, no Spark):
+  .venv/bin/python - <<'PY'
+import json, os
+from pyiceberg.catalog.sql import SqlCatalog
+{keys}
+catalog = SqlCatalog("{settings.catalog_name}", uri="sqlite:///{settings.catalog_db_path}",
+    warehouse="s3://{settings.bucket}/warehouse", **{{"s3.endpoint": "{url}",
+    "s3.access-key-id": c["access_key"], "s3.secret-access-key": c["secret_key"],
+    "s3.region": "{settings.s3_region}"}})
+table = catalog.load_table("ops.lake_inventory")
+print(table.scan().to_duckdb("inventory").sql(
+    "SELECT inventory_date, prefix, object_count, total_bytes FROM inventory ORDER BY prefix"))
+PY"""
 
 
 def down(settings: PlatformSettings) -> int:

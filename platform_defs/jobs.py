@@ -9,13 +9,13 @@ bootstrap_platform = dg.define_asset_job(
     name="bootstrap_platform",
     # The live health check belongs to sensors and platform_health: during bootstrap it would
     # run before the bucket it probes exists.
-    selection=dg.AssetSelection.groups("platform", "storage")
+    selection=dg.AssetSelection.groups("platform", "storage", "warehouse")
     - dg.AssetSelection.checks(
         dg.AssetCheckKey(dg.AssetKey("object_store"), "object_store_health")
     ),
     executor_def=dg.in_process_executor,
-    description="Provision the namespace and object store, then the datalake bucket, with "
-    "every blocking check in between.",
+    description="Provision the namespace and object store, the datalake bucket and the Iceberg "
+    "warehouse with its Spark-built inventory table, with every blocking check in between.",
 )
 
 remediate_object_store = dg.define_asset_job(
@@ -31,4 +31,12 @@ platform_health = dg.define_asset_job(
     selection=dg.AssetSelection.all_asset_checks(),
     executor_def=dg.in_process_executor,
     description="Run every asset check of the platform without materializing anything.",
+)
+
+iceberg_maintenance = dg.define_asset_job(
+    name="iceberg_maintenance",
+    selection=dg.AssetSelection.assets("warehouse_maintenance"),
+    executor_def=dg.in_process_executor,
+    description="Compact, rewrite manifests, expire snapshots and remove orphans on every "
+    "Iceberg table (one Spark application for all tables).",
 )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from platform_defs.jobs import platform_health
+from platform_defs.jobs import iceberg_maintenance, platform_health
 
 platform_health_hourly = dg.ScheduleDefinition(
     name="platform_health_hourly",
@@ -12,4 +12,12 @@ platform_health_hourly = dg.ScheduleDefinition(
     cron_schedule="0 * * * *",
     default_status=dg.DefaultScheduleStatus.RUNNING,
     description="Runs every platform check each hour, so health history has a steady cadence.",
+)
+
+iceberg_maintenance_daily = dg.ScheduleDefinition(
+    name="iceberg_maintenance_daily",
+    job=iceberg_maintenance,
+    cron_schedule="30 3 * * *",
+    default_status=dg.DefaultScheduleStatus.RUNNING,
+    description="Nightly Iceberg maintenance, outside working hours.",
 )

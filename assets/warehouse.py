@@ -1,0 +1,169 @@
+"""Warehouse assets: the Iceberg catalog and its namespaces, and the tables Spark jobs write.
+
+The catalog is a JDBC/SQL catalog shared by Spark (JdbcCatalog) and pyiceberg (SqlCatalog)
+under one name, so both engines read and commit to the same tables. Spark jobs run as a
+subprocess through Dagster Pipes: the same command runs in a pod on a cluster.
+"""
+
+from collections.abc import Iterator
+from typing import Any
+
+import dagster as dg
+
+from assets.platform import OWNERS
+from assets.spark_jobs.context import launch_command, launch_env, launch_extras
+from assets.spark_jobs.inventory import DUPLICATE_CHECK
+from assets.storage import datalake_bucket
+from platform_defs.errors import PlatformError
+from platform_defs.iceberg.catalog import load_catalog
+from platform_defs.iceberg.probe import read_in_subprocess
+from platform_defs.resources.platform import PlatformResource
+from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
+
+NAMESPACES = ("raw", "curated", "ops")
+TAGS = {"domain": "warehouse"}
+INVENTORY_TABLE = "ops.lake_inventory"
+PipesResult = dg.MaterializeResult[Any] | dg.AssetCheckResult
+
+
+@dg.asset(
+    deps=[datalake_bucket],
+    group_name="warehouse",
+    owners=OWNERS,
+    tags=TAGS,
+    kinds={"iceberg"},
+    description="The Iceberg catalog (JDBC/SQL, shared by Spark and pyiceberg) with the "
+    "warehouse at s3://<bucket>/warehouse and the namespaces raw, curated and ops.",
+)
+def iceberg_warehouse(
+    context: dg.AssetExecutionContext, platform: PlatformResource
+) -> dg.MaterializeResult[None]:
+    settings = platform.settings()
+    metadata: dict[str, Any] = {
+        "catalog": settings.catalog_name,
+        "catalog_type": settings.catalog_type,
+        "warehouse": settings.warehouse_uri,
+    }
+    if settings.catalog_type == "hadoop":
+        # The file-system catalog has no database; Spark creates namespaces as directories.
+        context.log.warning("hadoop catalog: single writer only (unsafe commits on object stores)")
+        return dg.MaterializeResult(metadata=metadata)
+    catalog = load_catalog(settings, platform.endpoint())
+    existing = {ns[0] for ns in catalog.list_namespaces()}
+    created = [ns for ns in NAMESPACES if ns not in existing]
+    for ns in created:
+        catalog.create_namespace_if_not_exists(ns)
+    tables = [".".join(t) for ns in NAMESPACES for t in catalog.list_tables(ns)]
+    context.log.info(f"namespaces {NAMESPACES}: created {created or 'none'}; {len(tables)} tables")
+    metadata.update(
+        catalog_uri=mask_uri(sqlalchemy_catalog_uri(settings)),
+        namespaces=", ".join(NAMESPACES),
+        namespaces_created=len(created),
+        table_count=dg.MetadataValue.int(len(tables)),
+        tables=", ".join(tables) or "(none yet)",
+    )
+    return dg.MaterializeResult(metadata=metadata)
+
+
+@dg.asset_check(
+    asset=iceberg_warehouse,
+    blocking=True,
+    description="The catalog database answers and lists every platform namespace.",
+)
+def iceberg_catalog_reachable(platform: PlatformResource) -> dg.AssetCheckResult:
+    settings = platform.settings()
+    if settings.catalog_type == "hadoop":
+        return dg.AssetCheckResult(passed=True, description="hadoop catalog: no catalog database")
+    try:
+        found = {ns[0] for ns in load_catalog(settings, platform.endpoint()).list_namespaces()}
+    except PlatformError as exc:
+        return dg.AssetCheckResult(passed=False, description=str(exc))
+    missing = sorted(set(NAMESPACES) - found)
+    return dg.AssetCheckResult(
+        passed=not missing,
+        description=f"missing namespaces: {missing}" if missing else "all namespaces present",
+    )
+
+
+@dg.asset(
+    deps=[iceberg_warehouse],
+    group_name="warehouse",
+    owners=OWNERS,
+    tags={**TAGS, "engine": "spark"},
+    kinds={"iceberg", "spark"},
+    check_specs=[dg.AssetCheckSpec(DUPLICATE_CHECK, asset="lake_inventory")],
+    description="ops.lake_inventory: what is in the datalake bucket per prefix (objects, "
+    "bytes, newest modification), one partition per day, written by a Spark job. Re-running "
+    "on the same day replaces that day's rows.",
+)
+def lake_inventory(
+    context: dg.AssetExecutionContext, platform: PlatformResource, pipes: dg.PipesSubprocessClient
+) -> Iterator[PipesResult]:
+    settings = platform.settings()
+    endpoint = platform.endpoint()
+    yield from pipes.run(
+        command=launch_command("lake_inventory"),
+        context=context,
+        extras=launch_extras(settings, endpoint, checks=(DUPLICATE_CHECK,)),
+        env=launch_env(settings, endpoint),
+    ).get_results()
+
+
+@dg.multi_asset_check(
+    specs=[
+        dg.AssetCheckSpec("readable_by_pyiceberg", asset="lake_inventory"),
+        dg.AssetCheckSpec("spark_and_pyiceberg_agree", asset="lake_inventory"),
+    ],
+    description="A separate Python process reads the table with pyiceberg alone (as a "
+    "notebook would), and its row count equals what the Spark job reported.",
+)
+def lake_inventory_interop(
+    context: dg.AssetCheckExecutionContext, platform: PlatformResource
+) -> Iterator[dg.AssetCheckResult]:
+    settings = platform.settings()
+    if settings.catalog_type == "hadoop":
+        why = "pyiceberg cannot read hadoop-catalog tables; use PLATFORM_CATALOG_TYPE=jdbc"
+        for name in ("readable_by_pyiceberg", "spark_and_pyiceberg_agree"):
+            yield dg.AssetCheckResult(
+                check_name=name, passed=False, severity=dg.AssetCheckSeverity.WARN, description=why
+            )
+        return
+    read = read_in_subprocess(settings, platform.endpoint(), INVENTORY_TABLE)
+    yield dg.AssetCheckResult(
+        check_name="readable_by_pyiceberg",
+        passed=bool(read.get("ok")),
+        description=read.get("error") or f"read {read.get('rows')} rows in a separate process",
+        metadata={k: v for k, v in read.items() if k in ("rows", "snapshot_id", "read_seconds")},
+    )
+    event = context.instance.get_latest_materialization_event(dg.AssetKey("lake_inventory"))
+    mat = event.asset_materialization if event else None
+    spark_rows = mat.metadata["row_count"].value if mat and "row_count" in mat.metadata else None
+    yield dg.AssetCheckResult(
+        check_name="spark_and_pyiceberg_agree",
+        passed=read.get("ok") is True and spark_rows == read.get("rows"),
+        description=f"spark reported {spark_rows}, pyiceberg read {read.get('rows')}",
+        metadata={"spark_rows": spark_rows, "pyiceberg_rows": read.get("rows")},
+    )
+
+
+@dg.asset(
+    deps=[iceberg_warehouse, lake_inventory],
+    group_name="ops",
+    owners=OWNERS,
+    tags={"domain": "ops", "engine": "spark"},
+    kinds={"iceberg", "spark"},
+    description="Iceberg table maintenance on every table of the catalog (compaction, manifest "
+    "rewrite, snapshot expiry, orphan removal with Iceberg's 24 h safety cutoff); its metadata "
+    "records what each procedure did.",
+)
+def warehouse_maintenance(
+    context: dg.AssetExecutionContext, platform: PlatformResource, pipes: dg.PipesSubprocessClient
+) -> Iterator[PipesResult]:
+    settings = platform.settings()
+    endpoint = platform.endpoint()
+    yield from pipes.run(
+        command=launch_command("maintenance"),
+        context=context,
+        extras=launch_extras(settings, endpoint),
+        env=launch_env(settings, endpoint),
+    ).get_results()

@@ -1,0 +1,48 @@
+"""The whole graph with the warehouse, in-process against the real S3 server: Spark writes the
+inventory through Pipes, pyiceberg reads it from another process, a re-run changes no counts."""
+
+from __future__ import annotations
+
+import dagster as dg
+import pytest
+
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.iceberg.catalog import load_catalog
+from platform_defs.settings import load_settings
+from tests.test_bootstrap_graph import check_results, materialization_metadata, run_bootstrap
+
+pytestmark = [pytest.mark.slow, pytest.mark.spark]
+
+
+def test_bootstrap_builds_a_warehouse_idempotently(
+    external_store_env: dict[str, str], s3_endpoint: StoreEndpoint
+) -> None:
+    instance = dg.DagsterInstance.ephemeral()
+    first = run_bootstrap(instance)
+    second = run_bootstrap(instance)
+    assert first.success and second.success
+    assert all(check_results(first).values()) and all(check_results(second).values())
+    assert set(check_results(second)) >= {
+        "iceberg_catalog_reachable",
+        "lake_inventory_no_duplicate_prefixes",
+        "readable_by_pyiceberg",
+        "spark_and_pyiceberg_agree",
+    }
+    assert materialization_metadata(first, "iceberg_warehouse")["namespaces_created"] == 3
+    assert materialization_metadata(second, "iceberg_warehouse")["namespaces_created"] == 0
+    inv = materialization_metadata(second, "lake_inventory")
+    assert inv["table"] == "lakehouse.ops.lake_inventory" and inv["row_count"] >= 1
+
+    table = load_catalog(load_settings(), s3_endpoint).load_table("ops.lake_inventory")
+    rows = table.scan().to_arrow().to_pylist()
+    days = {r["inventory_date"] for r in rows}
+    assert len(days) == 1, "both runs happened today: one partition"
+    prefixes = [r["prefix"] for r in rows]
+    assert len(prefixes) == len(set(prefixes)) == inv["row_count"], "the re-run replaced the day"
+
+    from platform_defs.definitions import defs
+
+    maintenance = defs.resolve_job_def("iceberg_maintenance").execute_in_process(instance=instance)
+    assert maintenance.success
+    meta = materialization_metadata(maintenance, "warehouse_maintenance")
+    assert meta, "maintenance reported what it did"
