@@ -156,9 +156,10 @@ def embedded_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[PlatformResource]:
     monkeypatch.setenv("PLATFORM_CONSOLE_PORT", str(free_port()))
     monkeypatch.setenv("PLATFORM_HEALTH_DOWN_AFTER", "2")
     platform = PlatformResource()
-    from platform_defs.definitions import defs
 
-    assert defs.resolve_job_def("bootstrap_platform").execute_in_process().success
+    from tests.test_bootstrap_graph import run_bootstrap
+
+    assert run_bootstrap().success
     yield platform
     platform.target().stop_store()
 
@@ -227,3 +228,18 @@ def test_sensor_definition_defaults() -> None:
     sensor = build_store_health_sensor(settings, job)
     assert sensor.minimum_interval_seconds == 45
     assert sensor.default_status == dg.DefaultSensorStatus.RUNNING
+
+
+@pytest.mark.slow
+def test_platform_health_job_runs_every_check(embedded_env: PlatformResource) -> None:
+    from platform_defs.definitions import defs
+
+    # The fixture built only the storage spine, so the warehouse check must fail, visibly.
+    result = defs.resolve_job_def("platform_health").execute_in_process(raise_on_error=False)
+    evaluations = {e.check_name: e.passed for e in result.get_asset_check_evaluations()}
+    assert evaluations["object_store_health"] is True
+    assert evaluations["object_store_healthy"] is True
+    assert evaluations["datalake_bucket_writable"] is True
+    assert evaluations["iceberg_catalog_reachable"] is False
+    assert not result.success
+    assert not result.asset_materializations_for_node("object_store"), "checks only"
