@@ -101,6 +101,17 @@ class PlatformSettings(BaseSettings):
         None, description="Optional URL that receives a JSON POST on failures and remediations."
     )
 
+    warehouse_max_snapshots: int = Field(
+        100, description="Warehouse health: snapshots per table before maintenance is due."
+    )
+    warehouse_max_small_files: int = Field(
+        50, description="Warehouse health: small data files per table before compaction is due."
+    )
+    small_file_bytes: int = Field(
+        32 * 1024 * 1024, description="A data file smaller than this counts as small."
+    )
+    metrics_interval_seconds: int = Field(300, description="Object-store metrics sensor interval.")
+
     # Iceberg / Spark
     catalog_name: str = Field("lakehouse", description="Iceberg catalog name (Spark = pyiceberg).")
     catalog_type: Literal["jdbc", "hadoop"] = Field(
@@ -148,7 +159,15 @@ class PlatformSettings(BaseSettings):
             raise ValueError("must not contain a path (the bucket is set by PLATFORM_BUCKET)")
         return value.rstrip("/")
 
-    @field_validator("health_interval_seconds", "health_down_after", "remediation_backoff_seconds")
+    @field_validator(
+        "health_interval_seconds",
+        "health_down_after",
+        "remediation_backoff_seconds",
+        "warehouse_max_snapshots",
+        "warehouse_max_small_files",
+        "small_file_bytes",
+        "metrics_interval_seconds",
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
