@@ -11,14 +11,20 @@ import dagster as dg
 from assets import platform as platform_assets
 from assets import storage as storage_assets
 from platform_defs.jobs import bootstrap_platform
+from platform_defs.k8s.defs import kubernetes_definitions
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import load_settings
 
-load_settings()
+settings = load_settings()
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules([platform_assets, storage_assets]),
-    asset_checks=dg.load_asset_checks_from_modules([platform_assets, storage_assets]),
-    jobs=[bootstrap_platform],
-    resources={"platform": PlatformResource()},
+# Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client are
+# merged in; one module-level Definitions object only (Dagster refuses two).
+defs = dg.Definitions.merge(
+    dg.Definitions(
+        assets=dg.load_assets_from_modules([platform_assets, storage_assets]),
+        asset_checks=dg.load_asset_checks_from_modules([platform_assets, storage_assets]),
+        jobs=[bootstrap_platform],
+        resources={"platform": PlatformResource()},
+    ),
+    kubernetes_definitions(settings),
 )
