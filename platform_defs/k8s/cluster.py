@@ -167,11 +167,15 @@ class Cluster:
     def pod_log(self, name: str, namespace: str, container: str, *, previous: bool) -> str:
         """The last lines a container wrote (the crashed instance's with `previous`)."""
         try:
-            return str(
-                k8s_client.CoreV1Api(self.api).read_namespaced_pod_log(
-                    name, namespace, container=container, previous=previous, tail_lines=20
-                )
+            resp = k8s_client.CoreV1Api(self.api).read_namespaced_pod_log(
+                name,
+                namespace,
+                container=container,
+                previous=previous,
+                tail_lines=20,
+                _preload_content=False,  # raw text; the client would str() the bytes
             )
+            return bytes(resp.data).decode("utf-8", errors="replace")
         except k8s_client.ApiException as exc:
             return f"(no log: {exc.status} {exc.reason})"
 

@@ -95,6 +95,13 @@ def drift_sensor(settings: PlatformSettings) -> dg.SensorDefinition:
     return kubernetes_drift
 
 
+def kubernetes_drift_sensor_for_tests() -> dg.SensorDefinition:
+    """The sensor as the definitions build it for the kubernetes target."""
+    from platform_defs.settings import load_settings
+
+    return drift_sensor(load_settings())
+
+
 def kubernetes_definitions(settings: PlatformSettings) -> dg.Definitions:
     """Cluster checks only on the kubernetes target; sensor, job and Pipes client always."""
     checks = []
