@@ -63,7 +63,8 @@ def _load(target: ClusterTarget) -> tuple[k8s_client.Configuration, str]:
     except (ConfigException, OSError) as exc:
         where = file or os.environ.get("KUBECONFIG") or "~/.kube/config"
         raise KubernetesError(
-            f"Cannot use kubeconfig {where} (context {target.context or 'current'}): {exc}. "
+            f"Cannot use kubeconfig {where} (context {target.context or 'current'}): "
+            f"{str(exc).rstrip('.')}. "
             "Create a cluster with `make setup-cluster`, or set PLATFORM_KUBECONFIG / "
             "PLATFORM_KUBE_CONTEXT to one that exists (`kubectl config get-contexts`)."
         ) from None
