@@ -8,6 +8,7 @@ the overlays contain (including CRDs such as cert-manager's Certificate) is hand
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import tempfile
@@ -118,7 +119,8 @@ class Cluster:
     def dynamic(self) -> DynamicClient:
         if self._dynamic is None:
             # A cache per server in the temp dir, not the library's shared default file.
-            cache = Path(tempfile.gettempdir()) / f"lakehouse-discovery-{abs(hash(self.server))}"
+            key = hashlib.sha256(self.server.encode()).hexdigest()[:16]
+            cache = Path(tempfile.gettempdir()) / f"lakehouse-discovery-{key}.json"
             self._dynamic = DynamicClient(self.api, cache_file=str(cache))
         return self._dynamic
 

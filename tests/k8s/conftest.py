@@ -4,6 +4,8 @@ pointing at it, and prepared/rendered copies of the manifests (never the reposit
 
 from __future__ import annotations
 
+import hashlib
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -45,6 +47,9 @@ def fake() -> Iterator[FakeApiServer]:
     yield server
     httpd.shutdown()
     httpd.server_close()
+    # The dynamic client's discovery cache for this (one-off) server address.
+    key = hashlib.sha256(url.encode()).hexdigest()[:16]
+    (Path(tempfile.gettempdir()) / f"lakehouse-discovery-{key}.json").unlink(missing_ok=True)
 
 
 @pytest.fixture
