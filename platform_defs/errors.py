@@ -46,3 +46,16 @@ class CatalogError(PlatformError):
 
 class ManifestError(PlatformError):
     """The Kubernetes manifests cannot be prepared, rendered or fail a policy."""
+
+
+class KubernetesError(PlatformError):
+    """The Kubernetes API refused a request, or the kubeconfig/context cannot be used."""
+
+
+class ClusterUnreachableError(KubernetesError):
+    """No Kubernetes API answered for the configured context within the time allowed."""
+
+
+class RolloutError(KubernetesError):
+    """A Deployment/StatefulSet did not finish rolling out; the message says why from the
+    cluster's own state (PVCs, pods, events, ingress)."""

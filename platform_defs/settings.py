@@ -128,6 +128,23 @@ class PlatformSettings(BaseSettings):
     spark_driver_memory: str = Field("2g", description="spark.driver.memory")
     jar_cache_dir: Path | None = Field(None, description="Where Spark/Iceberg jars are cached.")
 
+    # Kubernetes target (see README "Kubernetes target")
+    kube_context: str | None = Field(None, description="kubeconfig context; unset: current.")
+    kubeconfig: Path | None = Field(None, description="kubeconfig file; unset: $KUBECONFIG.")
+    k8s_overlay: Literal["dev", "prod"] = Field("dev", description="manifests/overlays/<name>.")
+    manifests_dir: Path | None = Field(None, description="The `manifests` directory.")
+    k8s_api_timeout_seconds: float = Field(5.0, description="Connect/read timeout per API call.")
+    k8s_rollout_timeout_seconds: float = Field(300.0, description="Wait for the MinIO rollout.")
+    k8s_store_access: Literal["auto", "service", "port-forward", "url"] = Field(
+        "auto",
+        description="How Dagster reaches MinIO: auto = the Service in-cluster, else "
+        "PLATFORM_K8S_STORE_URL if set, else a kubectl port-forward.",
+    )
+    k8s_store_url: str | None = Field(None, description="External S3 URL (ingress).")
+    s3_ca_bundle: Path | None = Field(None, description="PEM bundle to trust for https S3.")
+    k8s_image: str = Field("lakehouse-platform:0.1.0", description="Code-location image.")
+    k8s_pod_wait_timeout_seconds: float = Field(1800.0, description="Pipes pod wait limit.")
+
     @field_validator("namespace")
     @classmethod
     def _namespace(cls, value: str) -> str:
@@ -146,7 +163,7 @@ class PlatformSettings(BaseSettings):
             raise ValueError(problem)
         return value
 
-    @field_validator("s3_endpoint")
+    @field_validator("s3_endpoint", "k8s_store_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -190,7 +207,14 @@ class PlatformSettings(BaseSettings):
             )
         return value
 
-    @field_validator("state_dir", "credentials_file", "jar_cache_dir")
+    @field_validator(
+        "state_dir",
+        "credentials_file",
+        "jar_cache_dir",
+        "kubeconfig",
+        "manifests_dir",
+        "s3_ca_bundle",
+    )
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().absolute() if value is not None else None
@@ -220,6 +244,14 @@ class PlatformSettings(BaseSettings):
     def warehouse_uri(self) -> str:
         scheme = "s3a" if self.catalog_type == "hadoop" else "s3"
         return f"{scheme}://{self.bucket}/warehouse"
+
+    @property
+    def resolved_manifests_dir(self) -> Path:
+        """PLATFORM_MANIFESTS_DIR, else ./manifests, else the one next to this package."""
+        if self.manifests_dir is not None:
+            return self.manifests_dir
+        here = Path("manifests").absolute()
+        return here if here.is_dir() else Path(__file__).resolve().parents[1] / "manifests"
 
     @property
     def embedded_store(self) -> bool:
@@ -259,7 +291,15 @@ def _check_combinations(s: PlatformSettings) -> None:
             "PLATFORM_CREDENTIALS_SOURCE=file needs PLATFORM_CREDENTIALS_FILE pointing at a JSON "
             "file with access_key and secret_key."
         )
-    if s.credentials_source == "generated" and not s.embedded_store:
+    if s.target == "kubernetes" and s.s3_endpoint:
+        raise SettingsError(
+            "PLATFORM_S3_ENDPOINT is for the local target. With PLATFORM_TARGET=kubernetes the "
+            "store is the cluster's MinIO: set PLATFORM_K8S_STORE_URL to reach it from outside."
+        )
+    if s.k8s_store_access == "url" and not s.k8s_store_url:
+        raise SettingsError("PLATFORM_K8S_STORE_ACCESS=url needs PLATFORM_K8S_STORE_URL.")
+    # On kubernetes "generated" means: the prepare tool's credentials, read from the Secret.
+    if s.credentials_source == "generated" and not s.embedded_store and s.target == "local":
         raise SettingsError(
             "PLATFORM_CREDENTIALS_SOURCE=generated only works with the embedded store (the "
             "platform can only generate credentials for a server it starts). For "
