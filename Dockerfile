@@ -28,10 +28,10 @@ RUN uv sync --frozen --no-install-project
 COPY platform_defs ./platform_defs
 COPY assets ./assets
 COPY manifests ./manifests
-COPY scripts/warm_spark_jars.py ./scripts/warm_spark_jars.py
 COPY README.md workspace.yaml ./
+# The jars the lock pins (sha256-verified), so runs never reach Maven Central.
 RUN uv sync --frozen \
- && python scripts/warm_spark_jars.py "$PLATFORM_JAR_CACHE_DIR" \
+ && python -m platform_defs.spark.jars fetch --group core --cache-dir "$PLATFORM_JAR_CACHE_DIR" \
  && rm -rf manifests/overlays/*/generated \
  && chown -R 1000:1000 /opt/lakehouse
 

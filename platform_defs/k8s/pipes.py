@@ -44,15 +44,18 @@ def spark_pod_spec(
     settings: PlatformSettings, *, secret_name: str, memory: str = "4Gi", cpu: str = "2"
 ) -> dict[str, Any]:
     """The pod spec the Spark step runs with (the first container gets image and command)."""
-    service = f"http://iceberg-minio.{settings.namespace}.svc.cluster.local:9000"
     env: list[dict[str, Any]] = [
         {"name": "PLATFORM_TARGET", "value": "kubernetes"},
         {"name": "PLATFORM_K8S_STORE_ACCESS", "value": "service"},
         {"name": "PLATFORM_SPARK_MASTER", "value": "local[*]"},
-        {"name": "S3_ENDPOINT", "value": service},
         *({"name": k, "value": v} for k, v in _CHECKSUM_ENV.items()),
     ]
-    for name, key in (("S3_ACCESS_KEY", "root-user"), ("S3_SECRET_KEY", "root-password")):
+    # The names the Spark job reads (assets/spark_jobs/context.py); the endpoint (the Service
+    # URL) travels in the Pipes extras.
+    for name, key in (
+        ("PLATFORM_S3_ACCESS_KEY", "root-user"),
+        ("PLATFORM_S3_SECRET_KEY", "root-password"),
+    ):
         env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}})
     return {
         "restartPolicy": "Never",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import ManifestError, RolloutError, SettingsError
 from platform_defs.k8s import apply, diagnose, drift, live, portforward, prepare, render, rollout
@@ -164,6 +165,17 @@ class KubernetesTarget:
             ca = generated_ca
         console = f"https://{prepare.CONSOLE_HOST}" if mode == "url" else None
         return StoreEndpoint(url, creds, s.s3_region, ca, console, backend="minio")
+
+    def pod_endpoint(self) -> tuple[StoreEndpoint, str]:
+        """What a pod in the namespace uses: the Service URL, and the root Secret's name (the pod
+        reads the keys itself through secretKeyRef; they never pass through Dagster)."""
+        cluster = self.cluster()
+        secret = live.root_secret_name(cluster, self.settings.namespace, SERVICE)
+        placeholder = Credentials("from-secret", "from-secret-ref")
+        endpoint = StoreEndpoint(
+            self.service_url, placeholder, self.settings.s3_region, None, None, "minio"
+        )
+        return endpoint, secret
 
     def stop_store(self) -> bool:
         """Never deletes cluster objects: scaling or deleting MinIO is a person's decision."""

@@ -136,5 +136,5 @@ def test_dockerfile_builds_the_image_the_issue_describes() -> None:
     text = (REPO / "Dockerfile").read_text()
     assert text.startswith("#") and "FROM python:3.11-slim" in text
     assert "openjdk-17-jre-headless" in text and "uv sync --frozen" in text
-    assert "warm_spark_jars.py" in text and "USER 1000" in text
+    assert "platform_defs.spark.jars fetch" in text and "USER 1000" in text
     assert "generated" in (REPO / ".dockerignore").read_text()
