@@ -16,6 +16,7 @@ import pytest
 
 from platform_defs.errors import StoreStartError
 from platform_defs.resources.local_store import LocalStore
+from platform_defs.resources.local_store.ports import is_free
 from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import load_settings
 from tests.s3_servers import free_port
@@ -142,6 +143,7 @@ def test_console_requires_login(store: LocalStore) -> None:
 
 
 def test_port_without_room_for_grpc_is_explained(tmp_path: Path) -> None:
-    settings = load_settings(state_dir=tmp_path, s3_port=60000, console_port=free_port())
+    high = next(p for p in range(60000, 65000) if is_free(p))  # no room for its gRPC twin
+    settings = load_settings(state_dir=tmp_path, s3_port=high, console_port=free_port())
     with pytest.raises(StoreStartError, match="at most 55535"):
         LocalStore(settings).ensure_running()

@@ -1,0 +1,168 @@
+"""The platform as people use it: `make ui` (webserver + daemon on a persistent instance), and a
+real browser driving the Dagster UI. Chromium is Debian's (`/usr/bin/chromium`); Playwright only
+drives it, no browser is downloaded. Screenshots land in test-artifacts/ (gitignored)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import pytest
+import requests
+
+from tests.s3_servers import free_port
+
+pytestmark = pytest.mark.slow
+REPO = Path(__file__).resolve().parents[1]
+ARTIFACTS = REPO / "test-artifacts"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@dataclass
+class UI:
+    url: str
+    proc: subprocess.Popen[bytes]
+    env: dict[str, str]
+    state_dir: Path
+    log: Path
+
+    @property
+    def instance(self) -> dg.DagsterInstance:
+        return dg.DagsterInstance.from_config(self.env["DAGSTER_HOME"])
+
+
+def _processes_mentioning(text: str) -> list[str]:
+    found = []
+    for proc in Path("/proc").iterdir():
+        if not proc.name.isdigit() or int(proc.name) == os.getpid():
+            continue
+        try:
+            cmd = (proc / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            environ = (proc / "environ").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if text in cmd or text in environ:
+            found.append(f"{proc.name}: {cmd[:160]}")
+    return found
+
+
+@pytest.fixture(scope="module")
+def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
+    state = tmp_path_factory.mktemp("ui-state")
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "MAKE"))},
+        "PLATFORM_STATE_DIR": str(state),
+        "PLATFORM_S3_PORT": str(free_port()),
+        "PLATFORM_CONSOLE_PORT": str(free_port()),
+        "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
+        "DAGSTER_HOME": str(state / "dagster"),
+    }
+    log = state / "make-ui.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            ["make", "--no-print-directory", "ui", f"UI_PORT={port}"],
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+        )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 240
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"make ui exited {proc.returncode}:\n{log.read_text()[-4000:]}")
+        try:
+            if requests.get(url + "/server_info", timeout=2).ok:
+                break
+        except requests.RequestException:
+            time.sleep(1)
+    else:
+        pytest.fail(f"the webserver did not answer in 240 s:\n{log.read_text()[-4000:]}")
+    server = UI(url, proc, env, state, log)
+    yield server
+    if proc.poll() is None:
+        os.killpg(proc.pid, signal.SIGKILL)
+    subprocess.run(["make", "--no-print-directory", "down"], cwd=REPO, env=env, check=False)
+
+
+@pytest.mark.skipif(
+    not CHROMIUM.exists(), reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_browser_sees_the_graph_and_materializes_the_bucket(ui: UI) -> None:
+    from playwright.sync_api import expect, sync_playwright
+
+    ARTIFACTS.mkdir(exist_ok=True)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=["--no-sandbox"])
+        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page.goto(ui.url + "/asset-groups", wait_until="networkidle")
+        _dismiss_first_visit_dialog(page)
+        for group in ("platform", "storage", "warehouse", "ops"):
+            button = page.get_by_role("button", name=f"asset_group {group} {group}")
+            expect(button).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "ui-asset-graph.png"))
+        page.goto(ui.url + "/assets", wait_until="networkidle")
+        page.screenshot(path=str(ARTIFACTS / "ui-asset-catalog.png"))
+        for name in ("analytics_namespace", "object_store", "datalake_bucket", "lake_inventory"):
+            expect(page.get_by_text(name, exact=True).first).to_be_visible(timeout=30_000)
+
+        before = {r.run_id for r in ui.instance.get_runs()}
+        page.goto(ui.url + "/assets/datalake_bucket", wait_until="networkidle")
+        _dismiss_first_visit_dialog(page)
+        page.screenshot(path=str(ARTIFACTS / "ui-bucket-asset.png"))
+        page.get_by_role("button", name="Materialize").first.click()
+        run_id = _wait_for_new_run(ui, before)
+        page.goto(f"{ui.url}/runs/{run_id}", wait_until="networkidle")
+        # The run's status tag turns from "Started" to "Success" live, without a reload.
+        expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=120_000)
+        page.screenshot(path=str(ARTIFACTS / "ui-materialized-bucket.png"))
+        browser.close()
+    run = ui.instance.get_run_by_id(run_id)
+    assert run is not None and run.status == dg.DagsterRunStatus.SUCCESS
+    assert dg.AssetKey("datalake_bucket") in (run.asset_selection or set())
+
+
+def _dismiss_first_visit_dialog(page: Any) -> None:
+    """A fresh instance greets a first visitor with a newsletter dialog; a person clicks Skip."""
+    skip = page.get_by_role("button", name="Skip")
+    try:
+        skip.click(timeout=5_000)
+    except Exception:  # no dialog this time
+        return
+
+
+def _wait_for_new_run(ui: UI, before: set[str]) -> str:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        new = [
+            r
+            for r in ui.instance.get_runs()
+            if r.run_id not in before and r.job_name == "__ASSET_JOB"
+        ]
+        if new:
+            return new[0].run_id
+        time.sleep(1)
+    raise AssertionError("clicking Materialize launched no run")
+
+
+def test_daemon_ticks_and_ctrl_c_leaves_nothing_behind(ui: UI) -> None:
+    deadline = time.monotonic() + 120
+    observations: list[dg.EventLogRecord] = []
+    while time.monotonic() < deadline and not observations:
+        observations = list(
+            ui.instance.fetch_observations(dg.AssetKey("object_store"), limit=5).records
+        )
+        time.sleep(2)
+    assert observations, "the daemon recorded no health tick"
+
+    os.killpg(ui.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
+    ui.proc.wait(timeout=60)
+    subprocess.run(["make", "--no-print-directory", "down"], cwd=REPO, env=ui.env, check=True)
+    time.sleep(1)
+    leftovers = _processes_mentioning(str(ui.state_dir))
+    assert not leftovers, "processes left behind:\n" + "\n".join(leftovers)
