@@ -11,12 +11,14 @@ from typing import Any
 import dagster as dg
 
 from assets.platform import OWNERS
+from assets.security import service_identities
 from assets.spark_jobs.context import launch_command, launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
 from assets.storage import datalake_bucket
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.probe import read_in_subprocess
+from platform_defs.identities import ANALYST, SPARK
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
 
@@ -27,7 +29,7 @@ PipesResult = dg.MaterializeResult[Any] | dg.AssetCheckResult
 
 
 @dg.asset(
-    deps=[datalake_bucket],
+    deps=[datalake_bucket, service_identities],
     group_name="warehouse",
     owners=OWNERS,
     tags=TAGS,
@@ -48,7 +50,7 @@ def iceberg_warehouse(
         # The file-system catalog has no database; Spark creates namespaces as directories.
         context.log.warning("hadoop catalog: single writer only (unsafe commits on object stores)")
         return dg.MaterializeResult(metadata=metadata)
-    catalog = load_catalog(settings, platform.endpoint())
+    catalog = load_catalog(settings, platform.service_endpoint(SPARK))
     existing = {ns[0] for ns in catalog.list_namespaces()}
     created = [ns for ns in NAMESPACES if ns not in existing]
     for ns in created:
@@ -75,7 +77,8 @@ def iceberg_catalog_reachable(platform: PlatformResource) -> dg.AssetCheckResult
     if settings.catalog_type == "hadoop":
         return dg.AssetCheckResult(passed=True, description="hadoop catalog: no catalog database")
     try:
-        found = {ns[0] for ns in load_catalog(settings, platform.endpoint()).list_namespaces()}
+        spark = platform.service_endpoint(SPARK)
+        found = {ns[0] for ns in load_catalog(settings, spark).list_namespaces()}
     except PlatformError as exc:
         return dg.AssetCheckResult(passed=False, description=str(exc))
     missing = sorted(set(NAMESPACES) - found)
@@ -100,7 +103,7 @@ def lake_inventory(
     context: dg.AssetExecutionContext, platform: PlatformResource, pipes: dg.PipesSubprocessClient
 ) -> Iterator[PipesResult]:
     settings = platform.settings()
-    endpoint = platform.endpoint()
+    endpoint = platform.service_endpoint(SPARK)  # never root: see assets/security.py
     yield from pipes.run(
         command=launch_command("lake_inventory"),
         context=context,
@@ -128,7 +131,8 @@ def lake_inventory_interop(
                 check_name=name, passed=False, severity=dg.AssetCheckSeverity.WARN, description=why
             )
         return
-    read = read_in_subprocess(settings, platform.endpoint(), INVENTORY_TABLE)
+    # Read as an analyst would: the read-only identity.
+    read = read_in_subprocess(settings, platform.service_endpoint(ANALYST), INVENTORY_TABLE)
     yield dg.AssetCheckResult(
         check_name="readable_by_pyiceberg",
         passed=bool(read.get("ok")),
@@ -160,7 +164,7 @@ def warehouse_maintenance(
     context: dg.AssetExecutionContext, platform: PlatformResource, pipes: dg.PipesSubprocessClient
 ) -> Iterator[PipesResult]:
     settings = platform.settings()
-    endpoint = platform.endpoint()
+    endpoint = platform.service_endpoint(SPARK)  # never root: see assets/security.py
     yield from pipes.run(
         command=launch_command("maintenance"),
         context=context,

@@ -10,6 +10,7 @@ import dagster as dg
 
 from assets import health as health_assets
 from assets import platform as platform_assets
+from assets import security as security_assets
 from assets import storage as storage_assets
 from assets import warehouse as warehouse_assets
 from platform_defs.jobs import (
@@ -19,18 +20,25 @@ from platform_defs.jobs import (
     remediate_object_store,
 )
 from platform_defs.resources.platform import PlatformResource
+from platform_defs.rotation_job import rotate_credentials
 from platform_defs.schedules import iceberg_maintenance_daily, platform_health_hourly
 from platform_defs.sensors.run_failure import platform_run_failure_alert
 from platform_defs.sensors.store_health import build_store_health_sensor
 from platform_defs.settings import load_settings
 
 settings = load_settings()
-_modules = [platform_assets, storage_assets, warehouse_assets, health_assets]
+_modules = [platform_assets, storage_assets, security_assets, warehouse_assets, health_assets]
 
 defs = dg.Definitions(
     assets=dg.load_assets_from_modules(_modules),
     asset_checks=dg.load_asset_checks_from_modules(_modules),
-    jobs=[bootstrap_platform, remediate_object_store, platform_health, iceberg_maintenance],
+    jobs=[
+        bootstrap_platform,
+        remediate_object_store,
+        platform_health,
+        iceberg_maintenance,
+        rotate_credentials,
+    ],
     schedules=[platform_health_hourly, iceberg_maintenance_daily],
     sensors=[
         build_store_health_sensor(settings, remediate_object_store),

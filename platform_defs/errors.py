@@ -20,6 +20,11 @@ class CredentialsError(PlatformError):
     """Credentials are missing, weak, publicly known or rejected by the store."""
 
 
+class AccessDeniedError(CredentialsError):
+    """The store answered AccessDenied: unknown keys on a HEAD request, or a request outside
+    what a service identity may do."""
+
+
 class StoreStartError(PlatformError):
     """The local object store could not be started (binary missing, port busy, crashed)."""
 
@@ -46,3 +51,11 @@ class CatalogError(PlatformError):
 
 class ManifestError(PlatformError):
     """The Kubernetes manifests cannot be prepared, rendered or fail a policy."""
+
+
+class IdentityError(PlatformError):
+    """A service identity cannot be created, found, rotated or revoked."""
+
+
+class TLSConfigError(PlatformError):
+    """The store's TLS material (CA, certificate, key) is missing or unusable."""
