@@ -30,6 +30,7 @@ def analytics_namespace(
             else info.location,
             "created": info.created,
             "labels": dg.MetadataValue.json(info.labels),
+            **info.details,
         }
     )
 

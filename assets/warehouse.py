@@ -5,10 +5,12 @@ under one name, so both engines read and commit to the same tables. Spark jobs r
 subprocess through Dagster Pipes: the same command runs in a pod on a cluster.
 """
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
+from dagster_k8s import PipesK8sClient
 
 from assets.platform import OWNERS
 from assets.security import service_identities
@@ -18,9 +20,11 @@ from assets.storage import datalake_bucket
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.probe import read_in_subprocess
+from platform_defs import identities
 from platform_defs.identities import ANALYST, SPARK
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
+from platform_defs.targets.kubernetes import KubernetesTarget
 
 NAMESPACES = ("raw", "curated", "ops")
 TAGS = {"domain": "warehouse"}
@@ -100,16 +104,14 @@ def iceberg_catalog_reachable(platform: PlatformResource) -> dg.AssetCheckResult
     "on the same day replaces that day's rows.",
 )
 def lake_inventory(
-    context: dg.AssetExecutionContext, platform: PlatformResource, pipes: dg.PipesSubprocessClient
+    context: dg.AssetExecutionContext,
+    platform: PlatformResource,
+    pipes: dg.PipesSubprocessClient,
+    pipes_k8s: PipesK8sClient,
 ) -> Iterator[PipesResult]:
-    settings = platform.settings()
-    endpoint = platform.service_endpoint(SPARK)  # never root: see assets/security.py
-    yield from pipes.run(
-        command=launch_command("lake_inventory"),
-        context=context,
-        extras=launch_extras(settings, endpoint, checks=(DUPLICATE_CHECK,)),
-        env=launch_env(settings, endpoint),
-    ).get_results()
+    yield from run_spark_job(
+        "lake_inventory", context, platform, pipes, pipes_k8s, checks=(DUPLICATE_CHECK,)
+    )
 
 
 @dg.multi_asset_check(
@@ -161,13 +163,44 @@ def lake_inventory_interop(
     "records what each procedure did.",
 )
 def warehouse_maintenance(
-    context: dg.AssetExecutionContext, platform: PlatformResource, pipes: dg.PipesSubprocessClient
+    context: dg.AssetExecutionContext,
+    platform: PlatformResource,
+    pipes: dg.PipesSubprocessClient,
+    pipes_k8s: PipesK8sClient,
 ) -> Iterator[PipesResult]:
+    yield from run_spark_job("maintenance", context, platform, pipes, pipes_k8s)
+
+
+def run_spark_job(
+    job: str,
+    context: dg.AssetExecutionContext,
+    platform: PlatformResource,
+    pipes: dg.PipesSubprocessClient,
+    pipes_k8s: PipesK8sClient,
+    checks: tuple[str, ...] = (),
+) -> Sequence[PipesResult]:
+    """The same job module either way: a local subprocess, or its own pod on the cluster (the
+    driver's Java and memory stay out of the run worker; the pod reads the S3 keys from the
+    Secret itself)."""
     settings = platform.settings()
-    endpoint = platform.service_endpoint(SPARK)  # never root: see assets/security.py
-    yield from pipes.run(
-        command=launch_command("maintenance"),
+    target = platform.target()
+    if isinstance(target, KubernetesTarget):
+        from platform_defs.k8s.pipes import run_spark_step
+
+        endpoint, secret = target.pod_endpoint()
+        return run_spark_step(
+            context,
+            pipes_k8s,
+            settings,
+            command=["python", "-m", "assets.spark_jobs", job],
+            secret_name=secret,
+            extras=launch_extras(settings, endpoint, checks=checks),
+        ).get_results()
+    # never root: the Spark identity (assets/security.py)
+    endpoint = replace(target.endpoint(), credentials=identities.load(settings, SPARK))
+    return pipes.run(
+        command=launch_command(job),
         context=context,
-        extras=launch_extras(settings, endpoint),
+        extras=launch_extras(settings, endpoint, checks=checks),
         env=launch_env(settings, endpoint),
     ).get_results()

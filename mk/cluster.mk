@@ -1,6 +1,8 @@
 # Kubernetes path: kind clusters for dev and a prod rehearsal, the data components, offline
 # rendering. Included by the main Makefile, which defines PY and KUBECTL (venv binaries).
-#   make setup-cluster              kind + ingress-nginx + local-path + data components (dev)
+#   make setup-cluster              kind + ingress-nginx + local-path, then Dagster provisions
+#                                   the data components (dev) with PLATFORM_TARGET=kubernetes
+#   make bootstrap-cluster          the Dagster bootstrap job against the current context
 #   make setup-cluster-prod         4-worker kind + ingress-nginx + cert-manager + prod overlay
 #   make install-data-components    prepare + `kubectl apply -k` into the current context
 #   make render-manifests           prepare + `kubectl kustomize` into .rendered/<env>.yaml
@@ -11,6 +13,8 @@ _CLUSTER_MK_DEFAULT_GOAL := $(.DEFAULT_GOAL)
 
 PY ?= .venv/bin/python
 KUBECTL ?= .venv/bin/kubectl
+DAGSTER ?= $(dir $(PY))dagster
+JOB_CONFIG ?= config/bootstrap.yaml
 KUBERNETES_VALIDATE ?= $(dir $(PY))kubernetes-validate
 DOCKER ?= docker
 KIND ?= kind
@@ -33,8 +37,8 @@ CERT_MANAGER_MANIFEST ?= https://github.com/cert-manager/cert-manager/releases/d
 CLUSTER_SUBMAKE := $(MAKE) --no-print-directory -f $(firstword $(MAKEFILE_LIST))
 
 .PHONY: check-docker check-kind check-cluster setup-cluster setup-cluster-prod \
-	install-data-components prepare-manifests render-manifests validate-manifests \
-	_kind-cluster _kind-addons
+	install-data-components bootstrap-cluster prepare-manifests render-manifests \
+	validate-manifests _kind-cluster _kind-addons
 
 # The docker CLI being on PATH proves nothing (no daemon on CI machines): ask the daemon.
 check-docker:
@@ -75,10 +79,20 @@ _kind-addons:
 	$(KUBECTL) -n kube-system rollout restart deployment/coredns
 	$(KUBECTL) -n kube-system rollout status deployment/coredns --timeout=120s
 
+# Ends with Dagster itself provisioning the data components (namespace, MinIO, bucket) on the
+# kind cluster through the kubernetes target, reaching MinIO over a kubectl port-forward.
 setup-cluster:
 	@$(CLUSTER_SUBMAKE) _kind-cluster NAME='$(KIND_CLUSTER)' CONFIG='$(KIND_CONFIG)'
 	@$(CLUSTER_SUBMAKE) _kind-addons
-	@$(CLUSTER_SUBMAKE) install-data-components OVERLAY=dev
+	@$(CLUSTER_SUBMAKE) bootstrap-cluster OVERLAY=dev KUBE_CONTEXT='kind-$(KIND_CLUSTER)'
+
+# `dagster job execute -j bootstrap_platform` on the kubernetes target, current context unless
+# KUBE_CONTEXT is given. DAGSTER_HOME under the state dir keeps the run history.
+bootstrap-cluster: check-cluster prepare-manifests
+	@export PLATFORM_TARGET=kubernetes PLATFORM_K8S_OVERLAY='$(OVERLAY)' \
+	  $(if $(KUBE_CONTEXT),PLATFORM_KUBE_CONTEXT='$(KUBE_CONTEXT)') && \
+	  export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" && \
+	  $(DAGSTER) job execute -m platform_defs.definitions -j bootstrap_platform -c $(JOB_CONFIG)
 
 setup-cluster-prod:
 	@$(CLUSTER_SUBMAKE) _kind-cluster NAME='$(KIND_PROD_CLUSTER)' CONFIG='$(KIND_PROD_CONFIG)'

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dagster as dg
 
 from assets import health as health_assets
+from assets import ops as ops_assets
 from assets import platform as platform_assets
 from assets import security as security_assets
 from assets import storage as storage_assets
@@ -17,32 +18,51 @@ from platform_defs.jobs import (
     bootstrap_platform,
     iceberg_maintenance,
     platform_health,
+    record_health_history,
     remediate_object_store,
 )
+from platform_defs.k8s.defs import kubernetes_definitions
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.rotation_job import rotate_credentials
 from platform_defs.schedules import iceberg_maintenance_daily, platform_health_hourly
+from platform_defs.sensors.health_history import health_history_recorder
 from platform_defs.sensors.run_failure import platform_run_failure_alert
 from platform_defs.sensors.store_health import build_store_health_sensor
+from platform_defs.sensors.store_metrics import build_store_metrics_sensor
 from platform_defs.settings import load_settings
 
 settings = load_settings()
-_modules = [platform_assets, storage_assets, security_assets, warehouse_assets, health_assets]
+_modules = [
+    platform_assets,
+    storage_assets,
+    security_assets,
+    warehouse_assets,
+    ops_assets,
+    health_assets,
+]
 
-defs = dg.Definitions(
-    assets=dg.load_assets_from_modules(_modules),
-    asset_checks=dg.load_asset_checks_from_modules(_modules),
-    jobs=[
-        bootstrap_platform,
-        remediate_object_store,
-        platform_health,
-        iceberg_maintenance,
-        rotate_credentials,
-    ],
-    schedules=[platform_health_hourly, iceberg_maintenance_daily],
-    sensors=[
-        build_store_health_sensor(settings, remediate_object_store),
-        platform_run_failure_alert,
-    ],
-    resources={"platform": PlatformResource(), "pipes": dg.PipesSubprocessClient()},
+# Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client for pods
+# are merged in; one module-level Definitions object only (Dagster refuses two).
+defs = dg.Definitions.merge(
+    dg.Definitions(
+        assets=dg.load_assets_from_modules(_modules),
+        asset_checks=dg.load_asset_checks_from_modules(_modules),
+        jobs=[
+            bootstrap_platform,
+            remediate_object_store,
+            platform_health,
+            record_health_history,
+            iceberg_maintenance,
+            rotate_credentials,
+        ],
+        schedules=[platform_health_hourly, iceberg_maintenance_daily],
+        sensors=[
+            build_store_health_sensor(settings, remediate_object_store),
+            build_store_metrics_sensor(settings),
+            health_history_recorder,
+            platform_run_failure_alert,
+        ],
+        resources={"platform": PlatformResource(), "pipes": dg.PipesSubprocessClient()},
+    ),
+    kubernetes_definitions(settings),
 )

@@ -53,6 +53,19 @@ class ManifestError(PlatformError):
     """The Kubernetes manifests cannot be prepared, rendered or fail a policy."""
 
 
+class KubernetesError(PlatformError):
+    """The Kubernetes API refused a request, or the kubeconfig/context cannot be used."""
+
+
+class ClusterUnreachableError(KubernetesError):
+    """No Kubernetes API answered for the configured context within the time allowed."""
+
+
+class RolloutError(KubernetesError):
+    """A Deployment/StatefulSet did not finish rolling out; the message says why from the
+    cluster's own state (PVCs, pods, events, ingress)."""
+
+
 class IdentityError(PlatformError):
     """A service identity cannot be created, found, rotated or revoked."""
 

@@ -44,3 +44,10 @@ iceberg_maintenance = dg.define_asset_job(
     description="Compact, rewrite manifests, expire snapshots and remove orphans on every "
     "Iceberg table (one Spark application for all tables).",
 )
+
+record_health_history = dg.define_asset_job(
+    name="record_health_history",
+    selection=dg.AssetSelection.assets("health_history"),
+    executor_def=dg.in_process_executor,
+    description="Append one platform_health run's check results to ops.health_history.",
+)

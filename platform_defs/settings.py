@@ -85,9 +85,6 @@ class PlatformSettings(BaseSettings):
     s3_secret_key: str | None = Field(None, description="With credentials_source=env.", repr=False)
     credentials_file: Path | None = Field(None, description="With credentials_source=file.")
     s3_timeout_seconds: float = Field(5.0, description="Connect/read timeout for S3 calls.")
-    s3_ca_bundle: Path | None = Field(
-        None, description="PEM CA bundle every client trusts for an https PLATFORM_S3_ENDPOINT."
-    )
     store_tls: bool = Field(
         False,
         description="Embedded store: serve S3 over HTTPS with a certificate from a CA "
@@ -114,6 +111,17 @@ class PlatformSettings(BaseSettings):
         None, description="Optional URL that receives a JSON POST on failures and remediations."
     )
 
+    warehouse_max_snapshots: int = Field(
+        100, description="Warehouse health: snapshots per table before maintenance is due."
+    )
+    warehouse_max_small_files: int = Field(
+        50, description="Warehouse health: small data files per table before compaction is due."
+    )
+    small_file_bytes: int = Field(
+        32 * 1024 * 1024, description="A data file smaller than this counts as small."
+    )
+    metrics_interval_seconds: int = Field(300, description="Object-store metrics sensor interval.")
+
     # Iceberg / Spark
     catalog_name: str = Field("lakehouse", description="Iceberg catalog name (Spark = pyiceberg).")
     catalog_type: Literal["jdbc", "hadoop"] = Field(
@@ -129,6 +137,23 @@ class PlatformSettings(BaseSettings):
     spark_master: str = Field("local[*]", description="local[*], spark://host:port or k8s://...")
     spark_driver_memory: str = Field("2g", description="spark.driver.memory")
     jar_cache_dir: Path | None = Field(None, description="Where Spark/Iceberg jars are cached.")
+
+    # Kubernetes target (see README "Kubernetes target")
+    kube_context: str | None = Field(None, description="kubeconfig context; unset: current.")
+    kubeconfig: Path | None = Field(None, description="kubeconfig file; unset: $KUBECONFIG.")
+    k8s_overlay: Literal["dev", "prod"] = Field("dev", description="manifests/overlays/<name>.")
+    manifests_dir: Path | None = Field(None, description="The `manifests` directory.")
+    k8s_api_timeout_seconds: float = Field(5.0, description="Connect/read timeout per API call.")
+    k8s_rollout_timeout_seconds: float = Field(300.0, description="Wait for the MinIO rollout.")
+    k8s_store_access: Literal["auto", "service", "port-forward", "url"] = Field(
+        "auto",
+        description="How Dagster reaches MinIO: auto = the Service in-cluster, else "
+        "PLATFORM_K8S_STORE_URL if set, else a kubectl port-forward.",
+    )
+    k8s_store_url: str | None = Field(None, description="External S3 URL (ingress).")
+    s3_ca_bundle: Path | None = Field(None, description="PEM bundle to trust for https S3.")
+    k8s_image: str = Field("lakehouse-platform:0.1.0", description="Code-location image.")
+    k8s_pod_wait_timeout_seconds: float = Field(1800.0, description="Pipes pod wait limit.")
 
     @field_validator("namespace")
     @classmethod
@@ -148,7 +173,7 @@ class PlatformSettings(BaseSettings):
             raise ValueError(problem)
         return value
 
-    @field_validator("s3_endpoint")
+    @field_validator("s3_endpoint", "k8s_store_url")
     @classmethod
     def _endpoint(cls, value: str | None) -> str | None:
         if value in (None, ""):
@@ -161,7 +186,15 @@ class PlatformSettings(BaseSettings):
             raise ValueError("must not contain a path (the bucket is set by PLATFORM_BUCKET)")
         return value.rstrip("/")
 
-    @field_validator("health_interval_seconds", "health_down_after", "remediation_backoff_seconds")
+    @field_validator(
+        "health_interval_seconds",
+        "health_down_after",
+        "remediation_backoff_seconds",
+        "warehouse_max_snapshots",
+        "warehouse_max_small_files",
+        "small_file_bytes",
+        "metrics_interval_seconds",
+    )
     @classmethod
     def _positive(cls, value: int) -> int:
         if value < 1:
@@ -184,7 +217,14 @@ class PlatformSettings(BaseSettings):
             )
         return value
 
-    @field_validator("state_dir", "credentials_file", "jar_cache_dir", "s3_ca_bundle")
+    @field_validator(
+        "state_dir",
+        "credentials_file",
+        "jar_cache_dir",
+        "kubeconfig",
+        "manifests_dir",
+        "s3_ca_bundle",
+    )
     @classmethod
     def _expand(cls, value: Path | None) -> Path | None:
         return value.expanduser().absolute() if value is not None else None
@@ -224,6 +264,14 @@ class PlatformSettings(BaseSettings):
         return f"{scheme}://{self.bucket}/warehouse"
 
     @property
+    def resolved_manifests_dir(self) -> Path:
+        """PLATFORM_MANIFESTS_DIR, else ./manifests, else the one next to this package."""
+        if self.manifests_dir is not None:
+            return self.manifests_dir
+        here = Path("manifests").absolute()
+        return here if here.is_dir() else Path(__file__).resolve().parents[1] / "manifests"
+
+    @property
     def embedded_store(self) -> bool:
         """True when the platform runs its own S3 server process."""
         return self.target == "local" and self.s3_endpoint is None
@@ -261,7 +309,15 @@ def _check_combinations(s: PlatformSettings) -> None:
             "PLATFORM_CREDENTIALS_SOURCE=file needs PLATFORM_CREDENTIALS_FILE pointing at a JSON "
             "file with access_key and secret_key."
         )
-    if s.credentials_source == "generated" and not s.embedded_store:
+    if s.target == "kubernetes" and s.s3_endpoint:
+        raise SettingsError(
+            "PLATFORM_S3_ENDPOINT is for the local target. With PLATFORM_TARGET=kubernetes the "
+            "store is the cluster's MinIO: set PLATFORM_K8S_STORE_URL to reach it from outside."
+        )
+    if s.k8s_store_access == "url" and not s.k8s_store_url:
+        raise SettingsError("PLATFORM_K8S_STORE_ACCESS=url needs PLATFORM_K8S_STORE_URL.")
+    # On kubernetes "generated" means: the prepare tool's credentials, read from the Secret.
+    if s.credentials_source == "generated" and not s.embedded_store and s.target == "local":
         raise SettingsError(
             "PLATFORM_CREDENTIALS_SOURCE=generated only works with the embedded store (the "
             "platform can only generate credentials for a server it starts). For "

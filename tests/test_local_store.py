@@ -139,3 +139,9 @@ def test_console_requires_login(store: LocalStore) -> None:
                 raise
             time.sleep(0.2)
     assert resp.status_code in (302, 303, 307) and "login" in resp.headers["Location"]
+
+
+def test_port_without_room_for_grpc_is_explained(tmp_path: Path) -> None:
+    settings = load_settings(state_dir=tmp_path, s3_port=60000, console_port=free_port())
+    with pytest.raises(StoreStartError, match="at most 55535"):
+        LocalStore(settings).ensure_running()

@@ -7,7 +7,6 @@ from dataclasses import replace
 from dagster import ConfigurableResource
 
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.errors import SettingsError
 from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.targets.base import PlatformTarget
@@ -26,10 +25,9 @@ class PlatformResource(ConfigurableResource["PlatformResource"]):
             from platform_defs.targets.local import LocalTarget
 
             return LocalTarget(settings)
-        raise SettingsError(
-            "PLATFORM_TARGET=kubernetes is not available in this build yet; use "
-            "PLATFORM_TARGET=local."
-        )
+        from platform_defs.targets.kubernetes import KubernetesTarget
+
+        return KubernetesTarget(settings)
 
     def endpoint(self) -> StoreEndpoint:
         return self.target().endpoint()

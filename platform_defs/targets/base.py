@@ -8,7 +8,7 @@ endpoint, so the same asset code runs on a laptop and in a cluster.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 from platform_defs.endpoint import StoreEndpoint
 
@@ -23,6 +23,7 @@ class NamespaceInfo:
     location: str
     created: bool
     labels: dict[str, str] = field(default_factory=lambda: dict(NAMESPACE_LABELS))
+    details: dict[str, Any] = field(default_factory=dict)  # extra metadata (kubernetes target)
 
 
 @dataclass(frozen=True)
@@ -33,7 +34,7 @@ class StoreInfo:
     action: str  # started / restarted / reused / external / applied
     seconds: float
     data_location: str
-    details: dict[str, str] = field(default_factory=dict)
+    details: dict[str, Any] = field(default_factory=dict)
 
 
 class PlatformTarget(Protocol):

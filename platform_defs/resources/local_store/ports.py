@@ -38,6 +38,17 @@ def require_free(port: int, variable: str, wait: float = 0.0) -> None:
         )
 
 
+def require_grpc_pair(port: int, variable: str, wait: float = 0.0) -> None:
+    """SeaweedFS puts a gRPC listener on port + 10000: it must exist and be free too."""
+    grpc = port + GRPC_OFFSET
+    if grpc > 65535:
+        raise StoreStartError(
+            f"{variable}={port} is too high for SeaweedFS, which also listens on port + "
+            f"{GRPC_OFFSET} ({grpc} does not exist). Choose a port of at most {65535 - GRPC_OFFSET}."
+        )
+    require_free(grpc, f"{variable} (SeaweedFS also needs {grpc} for gRPC)", wait=wait)
+
+
 def pick_free_pairs(count: int, avoid: set[int], low: int = 20000, high: int = 55000) -> list[int]:
     """`count` ports p such that p and p + GRPC_OFFSET are both free and not in `avoid`."""
     chosen: list[int] = []

@@ -1,0 +1,117 @@
+"""The Kubernetes pieces of the code location: cluster checks, the drift sensor, the re-apply
+job, and the Pipes client for the Spark step.
+
+Merged into the main Definitions by `platform_defs.definitions`. Everything here loads and
+validates without a cluster: nothing connects before a check, sensor tick or step runs.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import dagster as dg
+
+from platform_defs.errors import PlatformError
+from platform_defs.k8s.drift import Drift
+from platform_defs.k8s.pipes import pipes_client
+from platform_defs.resources.platform import PlatformResource
+from platform_defs.settings import PlatformSettings
+
+NAMESPACE_KEY = dg.AssetKey("analytics_namespace")
+STORE_KEY = dg.AssetKey("object_store")
+
+reapply_platform_manifests = dg.define_asset_job(
+    name="reapply_platform_manifests",
+    selection=dg.AssetSelection.assets(NAMESPACE_KEY, STORE_KEY),
+    executor_def=dg.in_process_executor,
+    description="Re-apply the namespace and MinIO manifests (what the drift sensor requests).",
+)
+
+
+def drift_events(drifts: list[Drift]) -> list[dg.AssetObservation]:
+    """One observation per affected asset: the Namespace belongs to analytics_namespace."""
+    by_asset: dict[dg.AssetKey, list[Drift]] = {}
+    for d in drifts:
+        key = NAMESPACE_KEY if d.subject.startswith("Namespace/") else STORE_KEY
+        by_asset.setdefault(key, []).append(d)
+    return [
+        dg.AssetObservation(
+            asset_key=key,
+            description="Live Kubernetes objects differ from the rendered manifests.",
+            metadata={
+                "drifted_objects": dg.MetadataValue.json([d.as_metadata() for d in items]),
+                "drifted_count": len(items),
+            },
+        )
+        for key, items in by_asset.items()
+    ]
+
+
+def _run_key(drifts: list[Drift]) -> str:
+    """The same drift requests one run; a new difference requests another."""
+    payload = json.dumps([d.as_metadata() for d in drifts], sort_keys=True)
+    return "drift-" + hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def evaluate_drift(platform: PlatformResource) -> dg.SensorResult | dg.SkipReason:
+    from platform_defs.targets.kubernetes import KubernetesTarget
+
+    target = platform.target()
+    if not isinstance(target, KubernetesTarget):
+        return dg.SkipReason("not applicable on the local target (PLATFORM_TARGET=local)")
+    try:
+        drifts = target.drift()
+    except PlatformError as exc:
+        return dg.SkipReason(f"drift not checked: {exc}")
+    if not drifts:
+        return dg.SkipReason("live objects match the rendered manifests")
+    return dg.SensorResult(
+        run_requests=[dg.RunRequest(run_key=_run_key(drifts), tags={"trigger": "k8s-drift"})],
+        asset_events=drift_events(drifts),
+    )
+
+
+def drift_sensor(settings: PlatformSettings) -> dg.SensorDefinition:
+    status = (
+        dg.DefaultSensorStatus.RUNNING
+        if settings.target == "kubernetes"
+        else dg.DefaultSensorStatus.STOPPED
+    )
+
+    @dg.sensor(
+        name="kubernetes_drift",
+        job=reapply_platform_manifests,
+        minimum_interval_seconds=300,
+        default_status=status,
+        description="Server-side dry-run apply of the rendered overlay vs the live objects; on "
+        "a difference records an observation and requests a re-apply run.",
+    )
+    def kubernetes_drift(
+        context: dg.SensorEvaluationContext, platform: PlatformResource
+    ) -> dg.SensorResult | dg.SkipReason:
+        return evaluate_drift(platform)
+
+    return kubernetes_drift
+
+
+def kubernetes_drift_sensor_for_tests() -> dg.SensorDefinition:
+    """The sensor as the definitions build it for the kubernetes target."""
+    from platform_defs.settings import load_settings
+
+    return drift_sensor(load_settings())
+
+
+def kubernetes_definitions(settings: PlatformSettings) -> dg.Definitions:
+    """Cluster checks only on the kubernetes target; sensor, job and Pipes client always."""
+    checks = []
+    if settings.target == "kubernetes":
+        from assets.cluster_checks import CHECKS
+
+        checks = list(CHECKS)
+    return dg.Definitions(
+        asset_checks=checks,
+        jobs=[reapply_platform_manifests],
+        sensors=[drift_sensor(settings)],
+        resources={"pipes_k8s": pipes_client(settings)},
+    )

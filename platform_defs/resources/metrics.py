@@ -1,0 +1,66 @@
+"""Object-store capacity and usage as numbers the Dagster UI can plot.
+
+MinIO publishes Prometheus metrics at /minio/v2/metrics/cluster (public when
+MINIO_PROMETHEUS_AUTH_TYPE=public, as the manifests set it); the series worth plotting are
+picked out below. Other S3 servers get what the S3 API itself can tell: objects, bytes and
+versions in the data-lake bucket.
+"""
+
+from __future__ import annotations
+
+import re
+
+import requests
+
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.resources.s3 import ObjectStore
+
+MINIO_METRICS_PATH = "/minio/v2/metrics/cluster"
+# Prometheus series -> metadata key (summed over label sets, e.g. per-server gauges).
+MINIO_SERIES = {
+    "minio_cluster_capacity_raw_total_bytes": "capacity_raw_total_bytes",
+    "minio_cluster_capacity_usable_total_bytes": "capacity_usable_total_bytes",
+    "minio_cluster_capacity_usable_free_bytes": "capacity_usable_free_bytes",
+    "minio_cluster_usage_total_bytes": "usage_total_bytes",
+    "minio_cluster_usage_object_total": "usage_objects",
+    "minio_cluster_nodes_online_total": "nodes_online",
+    "minio_cluster_nodes_offline_total": "nodes_offline",
+    "minio_cluster_drive_online_total": "drives_online",
+    "minio_cluster_drive_offline_total": "drives_offline",
+}
+_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eE]+|NaN|[+-]Inf)")
+
+
+def parse_prometheus(text: str) -> dict[str, float]:
+    """Sum each series of interest over its label sets; unknown series are ignored."""
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        match = _LINE.match(line)
+        if not match or match.group(1) not in MINIO_SERIES:
+            continue
+        try:
+            value = float(match.group(3))
+        except ValueError:
+            continue
+        key = MINIO_SERIES[match.group(1)]
+        out[key] = out.get(key, 0.0) + value
+    return out
+
+
+def scrape_minio(endpoint: StoreEndpoint, timeout: float = 3.0) -> dict[str, float]:
+    verify: str | bool = str(endpoint.ca_bundle) if endpoint.ca_bundle else True
+    resp = requests.get(endpoint.url + MINIO_METRICS_PATH, timeout=timeout, verify=verify)
+    resp.raise_for_status()
+    return parse_prometheus(resp.text)
+
+
+def store_metrics(endpoint: StoreEndpoint, bucket: str, timeout: float = 5.0) -> dict[str, float]:
+    """MinIO's cluster series when the backend is MinIO, else the bucket's S3-API totals."""
+    if endpoint.backend == "minio":
+        return scrape_minio(endpoint, timeout)
+    stats = ObjectStore(endpoint, timeout=timeout).bucket_stats(bucket)
+    return {
+        "bucket_objects": float(stats.objects),
+        "bucket_bytes": float(stats.bytes),
+        "bucket_object_versions": float(stats.versions),
+    }

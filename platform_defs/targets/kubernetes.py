@@ -1,0 +1,194 @@
+"""The `kubernetes` target: the namespace and MinIO applied from `manifests/` and waited for.
+
+It renders the configured overlay (`PLATFORM_K8S_OVERLAY`) with the venv's kubectl, applies it
+with server-side apply under the platform's field manager (Namespace first), waits for the
+rollout with kubectl's rules and a bounded timeout, and explains a stuck rollout from the
+cluster's state. Downstream assets get a `StoreEndpoint` like on the local target: the Service
+from inside the cluster, a port-forward or the ingress from outside, credentials from the Secret
+the pods use.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+from platform_defs.credentials import Credentials
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import ManifestError, RolloutError, SettingsError
+from platform_defs.k8s import apply, diagnose, drift, live, portforward, prepare, render, rollout
+from platform_defs.k8s.cluster import Cluster, ClusterTarget, connect, running_in_cluster
+from platform_defs.k8s.render import Document
+from platform_defs.settings import PlatformSettings
+from platform_defs.targets.base import NamespaceInfo, StoreInfo
+
+SERVICE = "iceberg-minio"
+API_PORT = 9000
+
+
+class KubernetesTarget:
+    def __init__(self, settings: PlatformSettings) -> None:
+        self.settings = settings
+        self._cluster: Cluster | None = None
+
+    # ---- connection and manifests -------------------------------------------------------
+    def cluster(self) -> Cluster:
+        if self._cluster is None:
+            s = self.settings
+            self._cluster = connect(
+                ClusterTarget(s.kube_context, s.kubeconfig, s.k8s_api_timeout_seconds)
+            )
+        return self._cluster
+
+    @property
+    def overlay(self) -> Path:
+        return prepare.overlay_dir(self.settings.resolved_manifests_dir, self.settings.k8s_overlay)
+
+    def documents(self) -> list[Document]:
+        """The rendered overlay. Outside the cluster the prepare tool runs first (it keeps
+        existing secrets); inside, generated/ must be mounted, never regenerated, because new
+        credentials would roll MinIO under everyone using it."""
+        if not running_in_cluster():
+            prepare.prepare(
+                self.settings.k8s_overlay, manifests_dir=self.settings.resolved_manifests_dir
+            )
+        elif not (self.overlay / "generated").is_dir():
+            raise ManifestError(
+                f"{self.overlay}/generated is missing in this pod. Mount the prepared files "
+                "there (see manifests/dagster/README.md); they are never generated in-cluster."
+            )
+        docs = render.load_documents(render.render(self.overlay))
+        self._check_namespace(docs)
+        return docs
+
+    def _check_namespace(self, docs: list[Document]) -> None:
+        names = [d["metadata"]["name"] for d in apply.namespaces(docs)]
+        if names != [self.settings.namespace]:
+            raise SettingsError(
+                f"PLATFORM_NAMESPACE={self.settings.namespace} but overlay {self.overlay} "
+                f"creates namespace(s) {names}. Use the overlay's namespace or change the "
+                "overlay's `namespace:` fields."
+            )
+
+    # ---- the seam ------------------------------------------------------------------------
+    def ensure_namespace(self) -> NamespaceInfo:
+        cluster = self.cluster()
+        docs = apply.namespaces(self.documents())
+        applied = apply.apply_all(cluster, docs)
+        return NamespaceInfo(
+            name=self.settings.namespace,
+            kind="kubernetes-namespace",
+            location=f"{cluster.context}: namespace/{self.settings.namespace}",
+            created=applied[0].action == "created",
+            details={
+                "context": cluster.context,
+                "api_server": cluster.server,
+                "applied": [a.as_metadata() for a in applied],
+                "changed": any(a.changed for a in applied),
+            },
+        )
+
+    def ensure_store(self) -> StoreInfo:
+        start = time.monotonic()
+        cluster = self.cluster()
+        docs = self.documents()
+        applied = apply.apply_all(cluster, docs)
+        ready = [self._wait(cluster, w) for w in apply.workloads(docs)]
+        endpoint = self.endpoint()
+        changed = [a for a in applied if a.changed]
+        return StoreInfo(
+            endpoint=endpoint,
+            backend="minio",
+            version=_image_tag(docs),
+            action="applied" if changed else "unchanged",
+            seconds=time.monotonic() - start,
+            data_location=f"{cluster.context}: PVCs in namespace/{self.settings.namespace}",
+            details={
+                "context": cluster.context,
+                "overlay": self.settings.k8s_overlay,
+                "applied": [a.as_metadata() for a in applied],
+                "changed_objects": len(changed),
+                "ready_replicas": {f"{r.kind}/{r.name}": r.ready for r in ready},
+                "in_cluster_endpoint": self.service_url,
+                "external_endpoint": endpoint.url,
+            },
+        )
+
+    def _wait(self, cluster: Cluster, doc: Document) -> live.Replicas:
+        name, ns = doc["metadata"]["name"], self.settings.namespace
+        timeout = self.settings.k8s_rollout_timeout_seconds
+
+        def fetch() -> dict[str, object] | None:
+            return cluster.get("apps/v1", doc["kind"], name, ns)
+
+        result = rollout.wait(fetch, timeout)
+        if not result.status.done:
+            why = diagnose.report(diagnose.explain(diagnose.collect(cluster, ns)))
+            verdict = "failed" if result.status.failed else f"did not finish within {timeout:.0f} s"
+            raise RolloutError(
+                f"{doc['kind']}/{name} in namespace {ns} (context '{cluster.context}') {verdict}: "
+                f"{result.status.message}\nWhat the cluster shows:\n{why}\n"
+                f"Raise PLATFORM_K8S_ROLLOUT_TIMEOUT_SECONDS only if it is merely slow."
+            )
+        assert result.last is not None
+        result.last.setdefault("kind", doc["kind"])
+        return live.replicas(result.last)
+
+    @property
+    def service_url(self) -> str:
+        return f"http://{SERVICE}.{self.settings.namespace}.svc.cluster.local:{API_PORT}"
+
+    def access(self) -> str:
+        mode = self.settings.k8s_store_access
+        if mode != "auto":
+            return mode
+        if running_in_cluster():
+            return "service"
+        return "url" if self.settings.k8s_store_url else "port-forward"
+
+    def endpoint(self) -> StoreEndpoint:
+        s, cluster = self.settings, self.cluster()
+        creds = live.root_credentials(cluster, s.namespace, SERVICE)
+        mode = self.access()
+        if mode == "service":
+            url = self.service_url
+        elif mode == "url":
+            assert s.k8s_store_url is not None
+            url = s.k8s_store_url
+        else:
+            url = portforward.ensure(
+                cluster.context, s.kubeconfig, s.namespace, SERVICE, API_PORT
+            ).url
+        ca = s.s3_ca_bundle
+        generated_ca = self.overlay / "generated" / "ca.crt"
+        if ca is None and url.startswith("https://") and generated_ca.is_file():
+            ca = generated_ca
+        console = f"https://{prepare.CONSOLE_HOST}" if mode == "url" else None
+        return StoreEndpoint(url, creds, s.s3_region, ca, console, backend="minio")
+
+    def pod_endpoint(self) -> tuple[StoreEndpoint, str]:
+        """What a pod in the namespace uses: the Service URL, and the root Secret's name (the pod
+        reads the keys itself through secretKeyRef; they never pass through Dagster)."""
+        cluster = self.cluster()
+        secret = live.root_secret_name(cluster, self.settings.namespace, SERVICE)
+        placeholder = Credentials("from-secret", "from-secret-ref")
+        endpoint = StoreEndpoint(
+            self.service_url, placeholder, self.settings.s3_region, None, None, "minio"
+        )
+        return endpoint, secret
+
+    def stop_store(self) -> bool:
+        """Never deletes cluster objects: scaling or deleting MinIO is a person's decision."""
+        return False
+
+    # ---- live state for checks and the drift sensor ----------------------------------------
+    def drift(self) -> list[drift.Drift]:
+        return drift.compare(self.cluster(), self.documents())
+
+
+def _image_tag(docs: list[Document]) -> str:
+    for doc in apply.workloads(docs):
+        for container in doc["spec"]["template"]["spec"]["containers"]:
+            if container["name"] == "minio":
+                return str(container["image"]).rsplit(":", 1)[-1]
+    return "unknown"
