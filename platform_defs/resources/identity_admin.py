@@ -50,27 +50,23 @@ class SeaweedFileAdmin:
         self.store = store
         self.bucket = bucket
 
+    def _name(self, role: Role) -> str:
+        """One SeaweedFS identity per role and bucket; rotation changes its keys, not its name."""
+        return (
+            identities_file.ROOT if role.name == identities.ROOT else f"{self.bucket}-{role.name}"
+        )
+
     def grant(self, role: Role, creds: Credentials) -> None:
         if role.name == identities.ROOT:
             actions = identities_file.ROOT_ACTIONS
         else:
             actions = identities.seaweedfs_actions(role, self.bucket)
-        entry = identities_file.identity(f"{role.name}-{creds.access_key}", creds, actions)
-
-        def add(entries: list[identities_file.Identity]) -> list[identities_file.Identity]:
-            keep = [e for e in entries if identities_file.access_key_of(e) != creds.access_key]
-            return [*keep, entry]
-
-        self.store.update_identities(add)
+        name = self._name(role)
+        self.store.update_identities(lambda e: identities_file.with_key(e, name, creds, actions))
 
     def revoke(self, role: Role, access_key: str) -> None:
-        def drop(entries: list[identities_file.Identity]) -> list[identities_file.Identity]:
-            out = [e for e in entries if identities_file.access_key_of(e) != access_key]
-            if role.name == identities.ROOT:  # the next root now lives in root.json itself
-                out = [e for e in out if not str(e.get("name", "")).startswith("root-")]
-            return out
-
-        self.store.update_identities(drop)
+        name = self._name(role)
+        self.store.update_identities(lambda e: identities_file.without_key(e, name, access_key))
 
 
 class MinioIdentityAdmin:

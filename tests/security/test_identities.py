@@ -9,6 +9,7 @@ import stat
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from typing import ClassVar
 
 import pytest
 from minio.crypto import encrypt
@@ -137,7 +138,7 @@ def test_roles_render_to_least_privilege_policies() -> None:
 class _MinioAdminStandIn(BaseHTTPRequestHandler):
     """A local HTTP stand-in for MinIO's admin API: records calls, answers 200."""
 
-    calls: list[tuple[str, str]] = []
+    calls: ClassVar[list[tuple[str, str]]] = []
 
     def _answer(self) -> None:
         length = int(self.headers.get("content-length") or 0)

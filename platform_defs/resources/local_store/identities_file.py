@@ -15,19 +15,46 @@ from typing import Any
 from platform_defs.credentials import Credentials, write_private_json
 
 ROOT_ACTIONS = ["Admin", "Read", "Write", "List", "Tagging"]
+ROOT = "root"
 Identity = dict[str, Any]
 
 
-def identity(name: str, creds: Credentials, actions: list[str]) -> Identity:
+def identity(name: str, keys: list[Credentials], actions: list[str]) -> Identity:
     return {
         "name": name,
-        "credentials": [{"accessKey": creds.access_key, "secretKey": creds.secret_key}],
+        "credentials": [{"accessKey": c.access_key, "secretKey": c.secret_key} for c in keys],
         "actions": list(actions),
     }
 
 
-def access_key_of(entry: Identity) -> str:
-    return str(entry["credentials"][0]["accessKey"])
+def keys_of(entry: Identity) -> list[Credentials]:
+    return [Credentials(c["accessKey"], c["secretKey"]) for c in entry.get("credentials", [])]
+
+
+def with_key(
+    entries: list[Identity], name: str, creds: Credentials, actions: list[str]
+) -> list[Identity]:
+    """`entries` where identity `name` also accepts `creds` and has exactly `actions`."""
+    current = next((e for e in entries if e["name"] == name), None)
+    keys = [k for k in keys_of(current) if k.access_key != creds.access_key] if current else []
+    others = [e for e in entries if e["name"] != name]
+    return [*others, identity(name, [*keys, creds], actions)]
+
+
+def without_key(entries: list[Identity], name: str, access_key: str) -> list[Identity]:
+    """`entries` where identity `name` no longer accepts `access_key`.
+
+    The identity itself stays (with its remaining keys, possibly none): weed 4.48 keeps an
+    identity that disappears from the file until it restarts, but it does drop a key removed
+    from an identity that is still listed (both checked by experiment).
+    """
+    out = []
+    for entry in entries:
+        if entry["name"] == name:
+            keys = [k for k in keys_of(entry) if k.access_key != access_key]
+            entry = identity(name, keys, entry.get("actions", []))
+        out.append(entry)
+    return out
 
 
 def read_service_identities(path: Path) -> list[Identity]:
@@ -43,14 +70,12 @@ def write_service_identities(path: Path, entries: list[Identity]) -> None:
 
 
 def compose(root: Credentials, service: list[Identity]) -> dict[str, Any]:
-    """The whole `-s3.config` document: root first, then each service key once."""
-    seen = {root.access_key}
-    out = [identity("root", root, ROOT_ACTIONS)]
-    for entry in service:
-        key = access_key_of(entry)
-        if key not in seen:
-            seen.add(key)
-            out.append(entry)
+    """The whole `-s3.config` document. Root's identity holds the key in the root credentials
+    file plus, during a root rotation, the keys of the service entry named "root"."""
+    extra = next((keys_of(e) for e in service if e["name"] == ROOT), [])
+    root_keys = [root, *(k for k in extra if k.access_key != root.access_key)]
+    out = [identity(ROOT, root_keys, ROOT_ACTIONS)]
+    out += [e for e in service if e["name"] != ROOT]
     return {"identities": out}
 
 
