@@ -80,7 +80,7 @@ def test_untrusted_certificate_is_refused(tls_platform: PlatformResource, tmp_pa
     catalog = load_catalog(settings, spark)
     catalog.create_namespace_if_not_exists("raw")
     data = pa.table({"id": pa.array([1], pa.int64())})
-    with pytest.raises(OSError, match="curlCode: 60|SSL"):
+    with pytest.raises(OSError, match=r"curlCode: 60|SSL"):
         load_catalog(settings, replace(spark, ca_bundle=other_ca(tmp_path))).create_table(
             "raw.untrusted", schema=data.schema
         ).append(data)
