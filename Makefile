@@ -11,7 +11,7 @@ KUBECTL := $(VENV)/bin/kubectl
 STAMP := $(VENV)/.installed
 JOB_CONFIG := config/bootstrap.yaml
 
-.PHONY: help setup jars-hadoop run ui down reset status test lint typecheck validate pytest pytest-fast e2e bench clean
+.PHONY: scan-secrets help setup jars-hadoop run ui down reset status test lint typecheck validate pytest pytest-fast e2e bench clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -45,12 +45,15 @@ down: setup ## Stop the embedded object store (data is kept)
 reset: setup ## Stop the store and delete its data, catalog and generated credentials
 	@$(PY) -m platform_defs.cli reset
 
-test: setup lint typecheck validate pytest e2e ## Lint, types, definitions, the whole test suite, end to end
+test: setup scan-secrets lint typecheck validate pytest e2e ## Lint, types, definitions, the whole test suite, end to end
 
 # The hadoop-catalog option's jars (hadoop-aws + the 640 MB AWS SDK bundle) are fetched only for
 # the tests that exercise that option, or by people who choose it.
 jars-hadoop: setup
 	$(PY) -m platform_defs.spark.jars fetch --group hadoop
+
+scan-secrets: setup ## Fail on committed keys, certificates or credentials (platform_defs/secret_scan.py)
+	$(PY) -m platform_defs.secret_scan .
 
 lint: setup
 	$(VENV)/bin/ruff format --check .

@@ -6,18 +6,22 @@ subprocess through Dagster Pipes: the same command runs in a pod on a cluster.
 """
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import dagster as dg
 from dagster_k8s import PipesK8sClient
 
 from assets.platform import OWNERS
+from assets.security import service_identities
 from assets.spark_jobs.context import launch_command, launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
 from assets.storage import datalake_bucket
+from platform_defs import identities
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.probe import read_in_subprocess
+from platform_defs.identities import ANALYST, SPARK
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
 from platform_defs.targets.kubernetes import KubernetesTarget
@@ -29,7 +33,7 @@ PipesResult = dg.MaterializeResult[Any] | dg.AssetCheckResult
 
 
 @dg.asset(
-    deps=[datalake_bucket],
+    deps=[datalake_bucket, service_identities],
     group_name="warehouse",
     owners=OWNERS,
     tags=TAGS,
@@ -50,7 +54,7 @@ def iceberg_warehouse(
         # The file-system catalog has no database; Spark creates namespaces as directories.
         context.log.warning("hadoop catalog: single writer only (unsafe commits on object stores)")
         return dg.MaterializeResult(metadata=metadata)
-    catalog = load_catalog(settings, platform.endpoint())
+    catalog = load_catalog(settings, platform.service_endpoint(SPARK))
     existing = {ns[0] for ns in catalog.list_namespaces()}
     created = [ns for ns in NAMESPACES if ns not in existing]
     for ns in created:
@@ -77,7 +81,8 @@ def iceberg_catalog_reachable(platform: PlatformResource) -> dg.AssetCheckResult
     if settings.catalog_type == "hadoop":
         return dg.AssetCheckResult(passed=True, description="hadoop catalog: no catalog database")
     try:
-        found = {ns[0] for ns in load_catalog(settings, platform.endpoint()).list_namespaces()}
+        spark = platform.service_endpoint(SPARK)
+        found = {ns[0] for ns in load_catalog(settings, spark).list_namespaces()}
     except PlatformError as exc:
         return dg.AssetCheckResult(passed=False, description=str(exc))
     missing = sorted(set(NAMESPACES) - found)
@@ -128,7 +133,8 @@ def lake_inventory_interop(
                 check_name=name, passed=False, severity=dg.AssetCheckSeverity.WARN, description=why
             )
         return
-    read = read_in_subprocess(settings, platform.endpoint(), INVENTORY_TABLE)
+    # Read as an analyst would: the read-only identity.
+    read = read_in_subprocess(settings, platform.service_endpoint(ANALYST), INVENTORY_TABLE)
     yield dg.AssetCheckResult(
         check_name="readable_by_pyiceberg",
         passed=bool(read.get("ok")),
@@ -190,7 +196,8 @@ def run_spark_job(
             secret_name=secret,
             extras=launch_extras(settings, endpoint, checks=checks),
         ).get_results()
-    endpoint = target.endpoint()
+    # never root: the Spark identity (assets/security.py)
+    endpoint = replace(target.endpoint(), credentials=identities.load(settings, SPARK))
     return pipes.run(
         command=launch_command(job),
         context=context,

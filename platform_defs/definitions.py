@@ -11,6 +11,7 @@ import dagster as dg
 from assets import health as health_assets
 from assets import ops as ops_assets
 from assets import platform as platform_assets
+from assets import security as security_assets
 from assets import storage as storage_assets
 from assets import warehouse as warehouse_assets
 from platform_defs.jobs import (
@@ -22,6 +23,7 @@ from platform_defs.jobs import (
 )
 from platform_defs.k8s.defs import kubernetes_definitions
 from platform_defs.resources.platform import PlatformResource
+from platform_defs.rotation_job import rotate_credentials
 from platform_defs.schedules import iceberg_maintenance_daily, platform_health_hourly
 from platform_defs.sensors.health_history import health_history_recorder
 from platform_defs.sensors.run_failure import platform_run_failure_alert
@@ -30,7 +32,14 @@ from platform_defs.sensors.store_metrics import build_store_metrics_sensor
 from platform_defs.settings import load_settings
 
 settings = load_settings()
-_modules = [platform_assets, storage_assets, warehouse_assets, ops_assets, health_assets]
+_modules = [
+    platform_assets,
+    storage_assets,
+    security_assets,
+    warehouse_assets,
+    ops_assets,
+    health_assets,
+]
 
 # Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client for pods
 # are merged in; one module-level Definitions object only (Dagster refuses two).
@@ -44,6 +53,7 @@ defs = dg.Definitions.merge(
             platform_health,
             record_health_history,
             iceberg_maintenance,
+            rotate_credentials,
         ],
         schedules=[platform_health_hourly, iceberg_maintenance_daily],
         sensors=[

@@ -20,6 +20,11 @@ class CredentialsError(PlatformError):
     """Credentials are missing, weak, publicly known or rejected by the store."""
 
 
+class AccessDeniedError(CredentialsError):
+    """The store answered AccessDenied: unknown keys on a HEAD request, or a request outside
+    what a service identity may do."""
+
+
 class StoreStartError(PlatformError):
     """The local object store could not be started (binary missing, port busy, crashed)."""
 
@@ -59,3 +64,11 @@ class ClusterUnreachableError(KubernetesError):
 class RolloutError(KubernetesError):
     """A Deployment/StatefulSet did not finish rolling out; the message says why from the
     cluster's own state (PVCs, pods, events, ingress)."""
+
+
+class IdentityError(PlatformError):
+    """A service identity cannot be created, found, rotated or revoked."""
+
+
+class TLSConfigError(PlatformError):
+    """The store's TLS material (CA, certificate, key) is missing or unusable."""

@@ -85,6 +85,16 @@ class PlatformSettings(BaseSettings):
     s3_secret_key: str | None = Field(None, description="With credentials_source=env.", repr=False)
     credentials_file: Path | None = Field(None, description="With credentials_source=file.")
     s3_timeout_seconds: float = Field(5.0, description="Connect/read timeout for S3 calls.")
+    store_tls: bool = Field(
+        False,
+        description="Embedded store: serve S3 over HTTPS with a certificate from a CA "
+        "generated in the state dir; every client trusts that CA (never verify=False).",
+    )
+    rotation_grace_seconds: float = Field(
+        5.0,
+        description="rotate_credentials: how long old and new keys both work, so clients "
+        "that loaded the old key finish their requests before it is revoked.",
+    )
     store_start_timeout_seconds: float = Field(30.0, description="Wait for the store to be ready.")
 
     # Health and alerting
@@ -229,8 +239,16 @@ class PlatformSettings(BaseSettings):
         return self.namespace_dir / "object-store"
 
     @property
+    def credentials_dir(self) -> Path:
+        return self.namespace_dir / "credentials"
+
+    @property
     def generated_credentials_file(self) -> Path:
-        return self.namespace_dir / "credentials" / "root.json"
+        return self.credentials_dir / "root.json"
+
+    @property
+    def tls_dir(self) -> Path:
+        return self.namespace_dir / "tls"
 
     @property
     def catalog_db_path(self) -> Path:
@@ -304,6 +322,11 @@ def _check_combinations(s: PlatformSettings) -> None:
             "PLATFORM_CREDENTIALS_SOURCE=generated only works with the embedded store (the "
             "platform can only generate credentials for a server it starts). For "
             f"PLATFORM_S3_ENDPOINT={s.s3_endpoint} use credentials_source=env or file."
+        )
+    if s.store_tls and not s.embedded_store:
+        raise SettingsError(
+            "PLATFORM_STORE_TLS=true applies to the embedded store only. For an https "
+            "PLATFORM_S3_ENDPOINT set PLATFORM_S3_CA_BUNDLE to the CA that signed its certificate."
         )
     if s.embedded_store and s.s3_port == s.console_port:
         raise SettingsError(

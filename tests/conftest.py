@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from platform_defs.endpoint import StoreEndpoint
+from platform_defs.settings import load_settings
 from tests import s3_servers
 
 _SERVER: s3_servers.RunningServer | None = None
@@ -42,9 +43,11 @@ def s3_endpoint(s3_server: s3_servers.RunningServer) -> StoreEndpoint:
 
 @pytest.fixture
 def external_store_env(
-    monkeypatch: pytest.MonkeyPatch, s3_endpoint: StoreEndpoint
+    monkeypatch: pytest.MonkeyPatch, s3_server: s3_servers.RunningServer
 ) -> dict[str, str]:
-    """Point the platform at the session's server as an external endpoint, with its own bucket."""
+    """Point the platform at the session's server as an external endpoint, with its own bucket
+    and its own service identities, created as an operator would for an external store."""
+    s3_endpoint = s3_server.endpoint
     env = {
         "PLATFORM_S3_ENDPOINT": s3_endpoint.url,
         "PLATFORM_CREDENTIALS_SOURCE": "env",
@@ -54,6 +57,7 @@ def external_store_env(
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
+    s3_servers.provision_identities(s3_server, load_settings())
     return env
 
 

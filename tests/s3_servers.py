@@ -21,7 +21,7 @@ from pathlib import Path
 from platform_defs.credentials import Credentials, generate
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.resources.local_store import LocalStore
-from platform_defs.settings import load_settings
+from platform_defs.settings import PlatformSettings, load_settings
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 BACKENDS = ("testcontainers", "minio", "seaweedfs")
@@ -137,3 +137,19 @@ def start(state_dir: Path) -> Iterator[RunningServer]:
     else:
         with local_store_server(state_dir, backend) as server:
             yield server
+
+
+def provision_identities(server: RunningServer, settings: PlatformSettings) -> None:
+    """Create the service identities for `settings.bucket` on the session's server and write
+    their keys where the platform looks, as the operator of an external store would. A MinIO
+    container needs nothing: the platform manages it through the admin API itself."""
+    from platform_defs import identities
+    from platform_defs.resources.identity_admin import SeaweedFileAdmin
+
+    if server.store is None:
+        return
+    admin = SeaweedFileAdmin(server.store, settings.bucket)
+    for role in identities.ROLES:
+        creds = identities.new_credentials(settings, role.name)
+        admin.grant(role, creds)
+        identities.save(settings, role.name, creds)

@@ -25,7 +25,11 @@ pytestmark = pytest.mark.slow
 
 # The storage spine of the bootstrap job (the warehouse's Spark has its own tests), as the job
 # selects it: without the live health check, which probes a bucket the spine has yet to create.
-SPINE = [dg.AssetKey(k) for k in ("analytics_namespace", "object_store", "datalake_bucket")]
+# The service identities belong to it: everything downstream (the health canary too) runs as one.
+SPINE = [
+    dg.AssetKey(k)
+    for k in ("analytics_namespace", "object_store", "datalake_bucket", "service_identities")
+]
 _HEALTH = dg.AssetCheckKey(dg.AssetKey("object_store"), "object_store_health")
 _TEST_DEFS = dg.Definitions.merge(
     defs,
@@ -78,7 +82,11 @@ def bucket_listing(endpoint: StoreEndpoint, bucket: str) -> list[tuple[str, str 
 def test_spine_materializes_with_checks(external_store_env: dict[str, str]) -> None:
     result = run_bootstrap()
     assert result.success
-    assert check_results(result) == {"object_store_healthy": True, "datalake_bucket_writable": True}
+    assert check_results(result) == {
+        "object_store_healthy": True,
+        "datalake_bucket_writable": True,
+        "service_identities_least_privilege": True,
+    }
     bucket = materialization_metadata(result, "datalake_bucket")
     assert bucket["bucket"] == external_store_env["PLATFORM_BUCKET"]
     assert bucket["created"] is True and bucket["versioning"] == "Enabled"

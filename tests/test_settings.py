@@ -72,3 +72,13 @@ def test_inconsistent_combinations(
 def test_dotenv_file_is_read(tmp_path: Path) -> None:
     (tmp_path / ".env").write_text("PLATFORM_BUCKET=lake-from-dotenv\n")
     assert load_settings().bucket == "lake-from-dotenv"
+
+
+def test_every_setting_is_in_the_readme() -> None:
+    from pathlib import Path
+
+    from platform_defs.settings import ENV_PREFIX, PlatformSettings
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    missing = [f for f in PlatformSettings.model_fields if ENV_PREFIX + f.upper() not in readme]
+    assert missing == [], f"settings missing from README's settings table: {missing}"

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
     from pyiceberg.catalog.sql import SqlCatalog
     from pyiceberg.table import Table
 
+# pyiceberg FileIO that trusts `s3.ca-bundle` (platform_defs/iceberg/tls_io.py); named, not
+# imported, so loading this module does not load pyarrow.
+IO_IMPL = "platform_defs.iceberg.tls_io.CaBundlePyArrowFileIO"
+CA_BUNDLE_PROPERTY = "s3.ca-bundle"
 _FIX = (
     "Set PLATFORM_CATALOG_URI to a SQLAlchemy URI such as "
     "postgresql+psycopg2://user:password@host:5432/dbname, or unset it to use the local SQLite "
@@ -42,6 +46,9 @@ def catalog_properties(settings: PlatformSettings, endpoint: StoreEndpoint) -> d
         "s3.path-style-access": "true",
         "s3.force-virtual-addressing": "false",
     }
+    if endpoint.ca_bundle is not None:  # https with a private CA: trust it, never skip checks
+        props["py-io-impl"] = IO_IMPL
+        props[CA_BUNDLE_PROPERTY] = str(endpoint.ca_bundle)
     return props
 
 

@@ -10,6 +10,7 @@ clients keep trusting it.
 from __future__ import annotations
 
 import datetime as dt
+import ipaddress
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -45,8 +46,28 @@ def _key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
     )
 
 
-def make_ca(common_name: str, permitted_suffix: str) -> KeyPair:
-    """A self-signed CA that may only sign names under `permitted_suffix`."""
+def _general_name(host: str) -> x509.GeneralName:
+    """An IP address SAN for a literal address (clients match `https://127.0.0.1` against it),
+    a DNS SAN otherwise."""
+    try:
+        return x509.IPAddress(ipaddress.ip_address(host))
+    except ValueError:
+        return x509.DNSName(host)
+
+
+def _san_values(cert: x509.Certificate) -> list[str]:
+    sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    ips = [str(ip) for ip in sans.get_values_for_type(x509.IPAddress)]
+    return sorted(sans.get_values_for_type(x509.DNSName) + ips)
+
+
+def make_ca(
+    common_name: str,
+    permitted_suffix: str,
+    permitted_networks: Sequence[str] = (),
+) -> KeyPair:
+    """A self-signed CA that may only sign names under `permitted_suffix` (and, when given, IP
+    addresses inside `permitted_networks`; without them IP SANs are unconstrained)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
     now = _now()
@@ -76,7 +97,11 @@ def make_ca(common_name: str, permitted_suffix: str) -> KeyPair:
         )
         .add_extension(
             x509.NameConstraints(
-                permitted_subtrees=[x509.DNSName(suffix), x509.DNSName(f".{suffix}")],
+                permitted_subtrees=[
+                    x509.DNSName(suffix),
+                    x509.DNSName(f".{suffix}"),
+                    *(x509.IPAddress(ipaddress.ip_network(n)) for n in permitted_networks),
+                ],
                 excluded_subtrees=None,
             ),
             critical=True,
@@ -103,7 +128,7 @@ def make_server_cert(ca: KeyPair, hosts: Sequence[str]) -> KeyPair:
         .serial_number(x509.random_serial_number())
         .not_valid_before(now - dt.timedelta(minutes=5))
         .not_valid_after(now + SERVER_VALIDITY)
-        .add_extension(x509.SubjectAlternativeName([x509.DNSName(h) for h in hosts]), False)
+        .add_extension(x509.SubjectAlternativeName([_general_name(h) for h in hosts]), False)
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .add_extension(
             x509.KeyUsage(
@@ -150,7 +175,7 @@ def server_cert_is_current(server: KeyPair, ca: KeyPair, hosts: Sequence[str]) -
         ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
         key = serialization.load_pem_private_key(server.key_pem, password=None)
         cert.verify_directly_issued_by(ca_cert)
-        sans = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+        sans = _san_values(cert)
     except (ValueError, TypeError, x509.ExtensionNotFound, InvalidSignature):
         return False
     matches_key = cert.public_key().public_bytes(
@@ -159,7 +184,5 @@ def server_cert_is_current(server: KeyPair, ca: KeyPair, hosts: Sequence[str]) -
         serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
     )
     return (
-        matches_key
-        and sorted(sans.get_values_for_type(x509.DNSName)) == sorted(hosts)
-        and cert.not_valid_after_utc > _now() + RENEW_BEFORE
+        matches_key and sans == sorted(hosts) and cert.not_valid_after_utc > _now() + RENEW_BEFORE
     )

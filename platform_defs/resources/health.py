@@ -16,7 +16,7 @@ import requests
 
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import PlatformError
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.resources.s3 import CANARY_PREFIX, ObjectStore
 
 
 class Status(enum.StrEnum):
@@ -150,7 +150,7 @@ def _canary(
     except PlatformError as exc:
         first_line = str(exc).splitlines()[0][:200]
         try:
-            exists = store.bucket_exists(bucket)
+            exists = store.bucket_exists(bucket, prefix=CANARY_PREFIX)
         except PlatformError:
             return Status.DOWN, f"S3 canary failed and reads fail too: {first_line}", False
         if not exists:

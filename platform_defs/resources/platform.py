@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from dagster import ConfigurableResource
 
 from platform_defs.endpoint import StoreEndpoint
@@ -29,6 +31,13 @@ class PlatformResource(ConfigurableResource["PlatformResource"]):
 
     def endpoint(self) -> StoreEndpoint:
         return self.target().endpoint()
+
+    def service_endpoint(self, identity: str) -> StoreEndpoint:
+        """The store as service identity `identity` (spark, analyst, canary) sees it: same URL
+        and CA, that identity's keys. Data paths use this; root stays for provisioning."""
+        from platform_defs import identities
+
+        return replace(self.endpoint(), credentials=identities.load(self.settings(), identity))
 
     def object_store(self, endpoint: StoreEndpoint | None = None) -> ObjectStore:
         settings = self.settings()

@@ -23,12 +23,22 @@ from minio.error import S3Error
 from minio.versioningconfig import VersioningConfig
 
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.errors import BucketError, CredentialsError, StoreUnreachableError
+from platform_defs.errors import (
+    AccessDeniedError,
+    BucketError,
+    CredentialsError,
+    StoreUnreachableError,
+)
 from platform_defs.settings import bucket_name_problem
 
 T = TypeVar("T")
 _AUTH_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken"}
 CANARY_PREFIX = "_platform/canary/"
+_BAD_KEY_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
+_DENIED_HINT = (
+    " If these are a service identity's keys (spark, analyst, canary), the request may be "
+    "outside what that identity may do: see the README's Security section."
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,24 @@ class CanaryResult:
     detail: str
 
 
+def pool_manager(
+    endpoint: StoreEndpoint,
+    timeout: float = 5.0,
+    retries: int = 1,
+    read_timeout: float | None = None,
+    pool_size: int = 8,
+) -> urllib3.PoolManager:
+    """The HTTP pool every S3/admin client of the platform uses: short timeouts, and for https
+    the endpoint's CA bundle as the trust anchor. Verification is never turned off."""
+    ctx = ssl.create_default_context(cafile=str(endpoint.ca_bundle)) if endpoint.ca_bundle else None
+    return urllib3.PoolManager(
+        timeout=urllib3.Timeout(connect=timeout, read=read_timeout or timeout),
+        retries=urllib3.Retry(total=retries, backoff_factor=0.2, status_forcelist=[503]),
+        maxsize=pool_size,
+        ssl_context=ctx,
+    )
+
+
 class ObjectStore:
     """One endpoint, one identity. Cheap to construct; holds a small connection pool."""
 
@@ -59,17 +87,7 @@ class ObjectStore:
         """`timeout` bounds connecting (and reading, unless `read_timeout` is given: bulk
         transfers of large objects want a longer read timeout than health probes)."""
         self.endpoint = endpoint
-        ctx = (
-            ssl.create_default_context(cafile=str(endpoint.ca_bundle))
-            if endpoint.ca_bundle
-            else None
-        )
-        http = urllib3.PoolManager(
-            timeout=urllib3.Timeout(connect=timeout, read=read_timeout or timeout),
-            retries=urllib3.Retry(total=retries, backoff_factor=0.2, status_forcelist=[503]),
-            maxsize=pool_size,
-            ssl_context=ctx,
-        )
+        http = pool_manager(endpoint, timeout, retries, read_timeout, pool_size)
         self.client = Minio(
             endpoint.host_port,
             access_key=endpoint.credentials.access_key,
@@ -85,12 +103,13 @@ class ObjectStore:
             return fn()
         except S3Error as exc:
             if exc.code in _AUTH_CODES:
-                raise CredentialsError(
+                error = AccessDeniedError if exc.code == "AccessDenied" else CredentialsError
+                raise error(
                     f"The object store at {self.endpoint.url} refused the credentials for access "
                     f"key {self.endpoint.credentials.access_key!r} while trying to {what} "
                     f"({exc.code}). Check PLATFORM_CREDENTIALS_SOURCE and the key pair it points "
                     "to; with generated credentials, `make down && make run` restarts the store "
-                    "with the current file."
+                    "with the current file." + (_DENIED_HINT if exc.code == "AccessDenied" else "")
                 ) from None
             raise BucketError(
                 f"The object store refused to {what}: {exc.code}: {exc.message}"
@@ -123,9 +142,31 @@ class ObjectStore:
                 f"Invalid bucket name {name!r}: it {problem}. Set PLATFORM_BUCKET to a valid name."
             )
 
-    def bucket_exists(self, name: str) -> bool:
+    def bucket_exists(self, name: str, prefix: str = "") -> bool:
+        """HEAD bucket; an identity limited to `prefix` may not HEAD the bucket (it needs
+        bucket-wide read on SeaweedFS), so on AccessDenied one listing under `prefix` decides."""
         self.check_bucket_name(name)
-        return self.call(f"check bucket {name!r}", lambda: self.client.bucket_exists(name))
+        try:
+            return self.call(f"check bucket {name!r}", lambda: self.client.bucket_exists(name))
+        except AccessDeniedError:
+            pass
+        listing = self.client.list_objects(name, prefix=prefix or None)
+        try:
+            self.call(f"list {name}/{prefix}", lambda: next(iter(listing), None))
+        except BucketError as exc:
+            if "NoSuchBucket" in str(exc):
+                return False
+            raise
+        return True
+
+    def authenticates(self) -> bool:
+        """True when the store knows this key pair (even if it may do little): the test used
+        to tell that new keys are live and revoked ones are dead."""
+        try:
+            self.client.list_buckets()
+        except S3Error as exc:
+            return exc.code not in _BAD_KEY_CODES
+        return True
 
     def ensure_bucket(self, name: str) -> bool:
         """Create the bucket if missing; True when it was created by this call."""
@@ -134,10 +175,10 @@ class ObjectStore:
         self.call(f"create bucket {name!r}", lambda: self.client.make_bucket(name))
         return True
 
-    def require_bucket(self, name: str) -> None:
+    def require_bucket(self, name: str, prefix: str = "") -> None:
         """Raise the error that explains why `name` is unusable: store down, credentials
         rejected, or bucket missing. One cheap call, made before starting anything expensive."""
-        if not self.bucket_exists(name):
+        if not self.bucket_exists(name, prefix):
             raise BucketError(
                 f"Bucket {name!r} does not exist on {self.endpoint.url}. Materialize the "
                 "`datalake_bucket` asset first (`make run`), or fix PLATFORM_BUCKET."

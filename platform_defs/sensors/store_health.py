@@ -15,7 +15,8 @@ from dataclasses import asdict, dataclass
 
 import dagster as dg
 
-from platform_defs.errors import PlatformError
+from platform_defs.errors import IdentityError, PlatformError
+from platform_defs.identities import CANARY
 from platform_defs.resources.alerts import send_alert
 from platform_defs.resources.health import HealthReport, Status, check_store
 from platform_defs.resources.platform import PlatformResource
@@ -71,7 +72,10 @@ def evaluate_store(platform: PlatformResource) -> HealthReport:
     settings = platform.settings()
     t0 = time.monotonic()
     try:
-        endpoint = platform.endpoint()
+        endpoint = platform.service_endpoint(CANARY)  # the canary never runs as root
+    except IdentityError as exc:  # the store may be fine; its canary identity is not there yet
+        detail = str(exc).splitlines()[0]
+        return HealthReport(Status.NOT_READY, detail, (time.monotonic() - t0) * 1000, [], None)
     except PlatformError as exc:
         detail = str(exc).splitlines()[0]
         return HealthReport(Status.DOWN, detail, (time.monotonic() - t0) * 1000, [], None)

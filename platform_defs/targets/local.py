@@ -12,6 +12,7 @@ import os
 from platform_defs import credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import StoreUnreachableError
+from platform_defs.local_tls import require_ca_bundle
 from platform_defs.resources.local_store import LocalStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.targets.base import NAMESPACE_LABELS, NamespaceInfo, StoreInfo
@@ -69,6 +70,7 @@ class LocalTarget:
                 credentials=credentials.resolve(s),
                 region=s.s3_region,
                 backend="external",
+                ca_bundle=require_ca_bundle(s.s3_ca_bundle) if s.s3_ca_bundle else None,
             )
         state = self.store.running()
         if state is None:

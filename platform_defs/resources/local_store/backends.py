@@ -15,8 +15,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platform_defs.credentials import Credentials, write_private_json, write_private_text
+from platform_defs.credentials import Credentials, write_private_text
 from platform_defs.errors import StoreStartError
+from platform_defs.local_tls import TlsFiles
+from platform_defs.resources.local_store import identities_file
 
 _VERSION = re.compile(r"RELEASE\.\S+|\b\d+\.\d+(?:\.\d+)?\b")
 
@@ -72,19 +74,14 @@ def seaweedfs(
     s3_port: int,
     console_port: int,
     internal: list[int],
+    service_identities: list[identities_file.Identity] | None = None,
+    tls: TlsFiles | None = None,
 ) -> Launch:
+    """`weed mini` on loopback. With `tls`, the S3 port speaks HTTPS only (weed 4.48 serves
+    HTTPS on -s3.port when a certificate is given and -s3.port.https is unset)."""
     master, volume, filer = internal
-    identity = {
-        "identities": [
-            {
-                "name": "root",
-                "credentials": [{"accessKey": creds.access_key, "secretKey": creds.secret_key}],
-                "actions": ["Admin", "Read", "Write", "List", "Tagging"],
-            }
-        ]
-    }
     s3_config = config_dir / "s3.json"
-    write_private_json(s3_config, identity)  # type: ignore[arg-type]
+    identities_file.write_s3_config(s3_config, creds, service_identities or [])
     # The console login goes through an options file (0600), never argv: a command line is
     # readable by every local user through `ps`.
     options = config_dir / "weed.options"
@@ -111,6 +108,8 @@ def seaweedfs(
         "-s3.autoCreateBucket=false",
         f"-s3.config={s3_config}",
     ]
+    if tls is not None:
+        argv += [f"-s3.cert.file={tls.cert}", f"-s3.key.file={tls.key}"]
     return Launch(
         backend="seaweedfs",
         argv=argv,
@@ -120,8 +119,17 @@ def seaweedfs(
 
 
 def minio(
-    binary: str, data_dir: Path, creds: Credentials, s3_port: int, console_port: int
+    binary: str,
+    data_dir: Path,
+    creds: Credentials,
+    s3_port: int,
+    console_port: int,
+    tls: TlsFiles | None = None,
 ) -> Launch:
+    """MinIO reads its TLS pair from `--certs-dir` as public.crt / private.key."""
+    certs = []
+    if tls is not None:
+        certs = ["--certs-dir", str(_minio_certs_dir(tls))]
     return Launch(
         backend="minio",
         argv=[
@@ -132,6 +140,7 @@ def minio(
             f"127.0.0.1:{s3_port}",
             "--console-address",
             f"127.0.0.1:{console_port}",
+            *certs,
         ],
         env={
             "MINIO_ROOT_USER": creds.access_key,
@@ -142,3 +151,15 @@ def minio(
         health_path="/minio/health/live",
         console_url=f"http://127.0.0.1:{console_port}",
     )
+
+
+def _minio_certs_dir(tls: TlsFiles) -> Path:
+    """MinIO wants fixed file names; link them to the platform's files (no copy of the key)."""
+    certs = tls.cert.parent / "minio-certs"
+    certs.mkdir(mode=0o700, exist_ok=True)
+    for name, target in (("public.crt", tls.cert), ("private.key", tls.key)):
+        link = certs / name
+        if link.is_symlink() or link.exists():
+            link.unlink()
+        link.symlink_to(target)
+    return certs

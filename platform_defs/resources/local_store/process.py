@@ -16,7 +16,7 @@ import os
 import signal
 import subprocess
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -24,8 +24,9 @@ import requests
 
 from platform_defs import credentials as creds_mod
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.errors import StoreStartError
-from platform_defs.resources.local_store import backends, ports
+from platform_defs.errors import IdentityError, StoreStartError
+from platform_defs.local_tls import ensure_store_tls
+from platform_defs.resources.local_store import backends, identities_file, ports
 from platform_defs.settings import PlatformSettings
 
 _LOG_TAIL_LINES = 25
@@ -46,10 +47,12 @@ class StoreState:
     started_at: float
     console_url: str | None
     health_path: str
+    scheme: str = "http"  # "https" with PLATFORM_STORE_TLS
+    ca_bundle: str | None = None  # the CA clients must trust when scheme is https
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.s3_port}"
+        return f"{self.scheme}://127.0.0.1:{self.s3_port}"
 
 
 @dataclass(frozen=True)
@@ -67,6 +70,8 @@ class LocalStore:
         self.data_dir = self.root / "data"
         self.log_file = self.root / "logs" / "server.log"
         self.state_file = self.root / "store.json"
+        self.s3_config_file = self.root / "s3.json"
+        self.service_identities_file = self.root / "service-identities.json"
 
     # ---- inspection -------------------------------------------------------------------
     def read_state(self) -> StoreState | None:
@@ -93,7 +98,8 @@ class LocalStore:
         So for SeaweedFS the master's topology must also show volume capacity.
         """
         try:
-            resp = requests.get(state.url + state.health_path, timeout=timeout)
+            verify: str | bool = state.ca_bundle or True
+            resp = requests.get(state.url + state.health_path, timeout=timeout, verify=verify)
             if resp.status_code != 200:
                 return False
             if state.backend == "seaweedfs":
@@ -117,6 +123,7 @@ class LocalStore:
             region=self.settings.s3_region,
             console_url=state.console_url,
             backend=state.backend,
+            ca_bundle=Path(state.ca_bundle) if state.ca_bundle else None,
         )
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
@@ -160,7 +167,12 @@ class LocalStore:
             state.s3_port == self.settings.s3_port
             and state.console_port == self.settings.console_port
             and state.credentials_fingerprint == creds_mod.fingerprint(creds)
+            and state.scheme == self._scheme
         )
+
+    @property
+    def _scheme(self) -> str:
+        return "https" if self.settings.store_tls else "http"
 
     def _start(self, creds: creds_mod.Credentials, previous: StoreState | None) -> StoreState:
         s = self.settings
@@ -175,12 +187,22 @@ class LocalStore:
         self.data_dir.mkdir(parents=True, exist_ok=True)
         self.log_file.parent.mkdir(parents=True, exist_ok=True)
         internal = self._internal_ports(previous)
+        tls = ensure_store_tls(s) if s.store_tls else None
+        service = identities_file.read_service_identities(self.service_identities_file)
         launch = (
             backends.seaweedfs(
-                binary, self.data_dir, self.root, creds, s.s3_port, s.console_port, internal
+                binary,
+                self.data_dir,
+                self.root,
+                creds,
+                s.s3_port,
+                s.console_port,
+                internal,
+                service_identities=service,
+                tls=tls,
             )
             if backend == "seaweedfs"
-            else backends.minio(binary, self.data_dir, creds, s.s3_port, s.console_port)
+            else backends.minio(binary, self.data_dir, creds, s.s3_port, s.console_port, tls)
         )
         proc = self._spawn(launch)
         state = StoreState(
@@ -195,12 +217,44 @@ class LocalStore:
             started_at=time.time(),
             console_url=launch.console_url,
             health_path=launch.health_path,
+            scheme=self._scheme,
+            ca_bundle=str(tls.ca_cert) if tls else None,
         )
         self._wait_started(proc, state)
+        self._write_state(state)
+        return state
+
+    def _write_state(self, state: StoreState) -> None:
         tmp = self.state_file.with_suffix(".tmp")
         tmp.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
         os.replace(tmp, self.state_file)
-        return state
+
+    # ---- identities (SeaweedFS: identities file + SIGHUP) -------------------------------
+    def update_identities(
+        self, change: Callable[[list[identities_file.Identity]], list[identities_file.Identity]]
+    ) -> None:
+        """Apply `change` to the service identities and make the running server re-read them.
+
+        Root's identity is rebuilt from the current root credentials file each time, so a root
+        rotation is `add the next root as a service identity, switch root.json, update again`.
+        """
+        with self._lock():
+            state = self.read_state()
+            if state is None or not self.is_alive(state) or state.backend != "seaweedfs":
+                raise IdentityError(
+                    "The embedded SeaweedFS store is not running, so its identities cannot be "
+                    "changed. Materialize `object_store` (`make run`) first."
+                )
+            current = identities_file.read_service_identities(self.service_identities_file)
+            updated = change(current)
+            identities_file.write_service_identities(self.service_identities_file, updated)
+            root = creds_mod.resolve(self.settings, generate_missing=False)
+            identities_file.write_s3_config(self.s3_config_file, root, updated)
+            os.kill(state.pid, signal.SIGHUP)  # weed re-reads -s3.config on SIGHUP
+            if state.credentials_fingerprint != creds_mod.fingerprint(root):
+                # root was rotated in place: remember it so the next run reuses this server
+                state.credentials_fingerprint = creds_mod.fingerprint(root)
+                self._write_state(state)
 
     def _internal_ports(self, previous: StoreState | None) -> list[int]:
         """Reuse the previous run's internal ports when still free, so logs and URLs stay put."""

@@ -1,0 +1,75 @@
+"""TLS for the embedded store: a CA generated in the state directory, and a server certificate.
+
+The CA code is the Kubernetes path's (`platform_defs.k8s.tls`), so there is one implementation of
+"make a CA that can only vouch for our names". Locally the CA is constrained to `localhost` and
+127.0.0.0/8: trusting it cannot make a client trust any other site, even if its key leaked
+from the state directory. Clients are never told to skip verification; they get `ca.pem` as
+`StoreEndpoint.ca_bundle`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from platform_defs.credentials import write_private_text
+from platform_defs.errors import TLSConfigError
+from platform_defs.k8s import tls
+from platform_defs.settings import PlatformSettings
+
+HOSTS = ("127.0.0.1", "localhost")
+CA_NAME = "lakehouse-platform local CA"
+
+
+@dataclass(frozen=True)
+class TlsFiles:
+    ca_cert: Path  # public: what clients trust
+    cert: Path
+    key: Path  # 0600
+
+
+def tls_files(settings: PlatformSettings) -> TlsFiles:
+    d = settings.tls_dir
+    return TlsFiles(d / "ca.pem", d / "server.pem", d / "server-key.pem")
+
+
+def _read(cert: Path, key: Path) -> tls.KeyPair | None:
+    if cert.is_file() and key.is_file():
+        return tls.KeyPair(cert.read_bytes(), key.read_bytes())
+    return None
+
+
+def ensure_store_tls(settings: PlatformSettings) -> TlsFiles:
+    """Create the CA and server certificate if missing or due; keep them otherwise, so clients
+    that already trust the CA keep working across restarts."""
+    files = tls_files(settings)
+    ca_key = settings.tls_dir / "ca-key.pem"
+    ca = _read(files.ca_cert, ca_key)
+    if ca is None or not tls.ca_is_usable(ca):
+        ca = tls.make_ca(CA_NAME, "localhost", ["127.0.0.0/8"])
+        write_private_text(ca_key, ca.key_pem.decode())
+        write_private_text(files.ca_cert, ca.cert_pem.decode())
+        files.ca_cert.chmod(0o644)  # a certificate is public; only keys stay 0600
+    server = _read(files.cert, files.key)
+    if server is None or not tls.server_cert_is_current(server, ca, HOSTS):
+        server = tls.make_server_cert(ca, HOSTS)
+        write_private_text(files.key, server.key_pem.decode())
+        write_private_text(files.cert, server.cert_pem.decode())
+    return files
+
+
+def require_ca_bundle(path: Path) -> Path:
+    """`path` if it holds a PEM certificate; a clear error instead of a TLS failure later."""
+    try:
+        text = path.read_text(encoding="ascii", errors="replace")
+    except OSError as exc:
+        raise TLSConfigError(
+            f"The CA bundle {path} cannot be read ({exc.strerror}). Point PLATFORM_S3_CA_BUNDLE "
+            "at the PEM file of the CA that signed the store's certificate."
+        ) from None
+    if "BEGIN CERTIFICATE" not in text:
+        raise TLSConfigError(
+            f"The CA bundle {path} holds no PEM certificate. Point PLATFORM_S3_CA_BUNDLE at the "
+            "CA certificate (-----BEGIN CERTIFICATE-----), not at a key or a DER file."
+        )
+    return path

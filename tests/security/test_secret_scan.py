@@ -1,0 +1,77 @@
+"""The secret scanner catches planted secrets in a throw-away git repository (never this one),
+and this repository scans clean, which is what `make scan-secrets` enforces."""
+
+from __future__ import annotations
+
+import secrets
+import string
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from platform_defs import secret_scan
+from platform_defs.k8s import tls
+from tests.test_credentials import guide_sample_secret
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def git_repo(tmp_path: Path, files: dict[str, str]) -> Path:
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    for name, text in files.items():
+        (repo / name).parent.mkdir(parents=True, exist_ok=True)
+        (repo / name).write_text(text)
+    subprocess.run(["git", "-C", str(repo), "add", "-A"], check=True)
+    return repo
+
+
+def random_secret() -> str:
+    return "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(40))
+
+
+def rules(repo: Path) -> set[str]:
+    return {f.rule for f in secret_scan.scan_repo(repo)}
+
+
+def test_clean_repository_passes(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path, {"app.py": 'SECRET_ENV = "PLATFORM_S3_SECRET_KEY"\nx = 1\n'})
+    assert secret_scan.main([str(repo)]) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "rule"),
+    [
+        ("key.txt", lambda: tls.make_ca("x", "example.org").key_pem.decode(), "private-key"),
+        ("ca.txt", lambda: tls.make_ca("x", "example.org").cert_pem.decode(), "certificate"),
+        ("conf.py", lambda: f'secret_key = "{random_secret()}"\n', "high-entropy-credential-assignment"),
+        ("aws.env", lambda: "AWS_ACCESS_KEY_ID=AKIA" + "ABCDEFGHIJKLMNOP\n", "aws-access-key-id"),
+        ("certs/server.pem", lambda: "anything\n", "key-or-certificate-file"),
+    ],
+)  # fmt: skip
+def test_planted_secret_fails_the_scan(tmp_path: Path, name: str, make: object, rule: str) -> None:
+    repo = git_repo(tmp_path, {name: make()})  # type: ignore[operator]
+    assert rule in rules(repo)
+    assert secret_scan.main([str(repo)]) == 1
+
+
+def test_guide_sample_password_is_caught_by_digest(tmp_path: Path) -> None:
+    sample = guide_sample_secret()
+    repo = git_repo(tmp_path, {"values.yaml": f"rootPassword: {sample}\n"})
+    findings = secret_scan.scan_repo(repo)
+    assert [f.rule for f in findings] == ["publicly-known-credential"]
+    assert sample not in str(findings[0]), "a finding never repeats the secret"
+
+
+def test_allow_marker_and_untracked_ignored_files(tmp_path: Path) -> None:
+    repo = git_repo(tmp_path, {"t.py": f'token = "{random_secret()}"  # secret-scan: allow\n'})
+    (repo / ".gitignore").write_text("state/\n")
+    (repo / "state").mkdir()
+    (repo / "state" / "root.json").write_text(f'{{"secret_key": "{random_secret()}"}}')
+    assert rules(repo) == set()
+
+
+def test_this_repository_is_clean() -> None:
+    assert secret_scan.scan_repo(REPO) == []
