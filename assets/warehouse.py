@@ -12,6 +12,7 @@ from typing import Any
 import dagster as dg
 from dagster_k8s import PipesK8sClient
 
+from assets.inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
 from assets.platform import OWNERS
 from assets.security import service_identities
 from assets.spark_jobs.context import launch_command, launch_env, launch_extras
@@ -28,7 +29,6 @@ from platform_defs.targets.kubernetes import KubernetesTarget
 
 NAMESPACES = ("raw", "curated", "ops")
 TAGS = {"domain": "warehouse"}
-INVENTORY_TABLE = "ops.lake_inventory"
 PipesResult = dg.MaterializeResult[Any] | dg.AssetCheckResult
 
 
@@ -105,10 +105,18 @@ def iceberg_catalog_reachable(platform: PlatformResource) -> dg.AssetCheckResult
 )
 def lake_inventory(
     context: dg.AssetExecutionContext,
+    config: InventoryConfig,
     platform: PlatformResource,
     pipes: dg.PipesSubprocessClient,
     pipes_k8s: PipesK8sClient,
 ) -> Iterator[PipesResult]:
+    settings = platform.settings()
+    if not config.force and not isinstance(platform.target(), KubernetesTarget):
+        current = current_inventory(settings, platform.service_endpoint(SPARK))
+        if current is not None:
+            context.log.info("inventory is current (bucket unchanged today): Spark not started")
+            yield from current
+            return
     yield from run_spark_job(
         "lake_inventory", context, platform, pipes, pipes_k8s, checks=(DUPLICATE_CHECK,)
     )

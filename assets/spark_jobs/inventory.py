@@ -12,6 +12,7 @@ partition overwrite, so re-running on the same day replaces that day's rows.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from assets.spark_jobs.context import JobContext
+from platform_defs.endpoint import StoreEndpoint
 from platform_defs.resources.s3 import ObjectStore
 
 if TYPE_CHECKING:
@@ -32,6 +34,9 @@ COLUMNS = (
     "total_bytes BIGINT, newest_modified TIMESTAMP"
 )
 DUPLICATE_CHECK = "lake_inventory_no_duplicate_prefixes"
+# Snapshot summary properties that let a later run see the inventory is current without Spark.
+FINGERPRINT_PROPERTY = "platform.bucket-fingerprint"
+DATE_PROPERTY = "platform.inventory-date"
 
 
 @dataclass
@@ -62,11 +67,32 @@ def summarize(
     return stats
 
 
-def list_bucket(ctx: JobContext) -> dict[str, PrefixStats]:
+def own_prefix() -> str:
+    """Where this table's files live: its own writes must not make the bucket look changed."""
+    return f"warehouse/{NAMESPACE}/{TABLE}/"
+
+
+def fingerprint(objects: Iterable[tuple[str, int, datetime | None]]) -> str:
+    """A digest of the bucket's listing (key, size, modification), the inventory's own files
+    excluded: equal digests on the same day mean a new inventory would write the same rows."""
+    digest = hashlib.sha256()
+    skip = own_prefix()
+    for key, size, modified in sorted(objects, key=lambda o: o[0]):
+        if not key.startswith(skip):
+            digest.update(f"{key}\0{size}\0{modified.isoformat() if modified else ''}\n".encode())
+    return digest.hexdigest()[:32]
+
+
+def list_objects(endpoint: StoreEndpoint, bucket: str) -> list[tuple[str, int, datetime | None]]:
     """Every object of the bucket; the SDK follows ListObjectsV2 continuation tokens (1000/page)."""
-    client = ObjectStore(ctx.endpoint, timeout=10.0, read_timeout=60.0).client
-    listing = client.list_objects(ctx.settings.bucket, recursive=True)
-    return summarize((o.object_name or "", o.size or 0, o.last_modified) for o in listing)
+    client = ObjectStore(endpoint, timeout=10.0, read_timeout=60.0).client
+    listing = client.list_objects(bucket, recursive=True)
+    return [(o.object_name or "", o.size or 0, o.last_modified) for o in listing]
+
+
+def list_bucket(ctx: JobContext) -> tuple[dict[str, PrefixStats], str]:
+    objects = list_objects(ctx.endpoint, ctx.settings.bucket)
+    return summarize(objects), fingerprint(objects)
 
 
 def table_name(ctx: JobContext) -> str:
@@ -120,12 +146,18 @@ def run(spark: SparkSession, ctx: JobContext, now: datetime | None = None) -> di
     started = time.monotonic()
     now = now or datetime.now(UTC)
     name = ensure_table(spark, ctx)
-    stats = list_bucket(ctx)
+    stats, digest = list_bucket(ctx)
     rows = build_rows(stats, now)
     ctx.reporter.log.info(
         f"{sum(s.object_count for s in stats.values())} objects in {len(rows)} prefixes"
     )
-    spark.createDataFrame(rows, schema=COLUMNS).writeTo(name).overwritePartitions()
+    (
+        spark.createDataFrame(rows, schema=COLUMNS)
+        .writeTo(name)
+        .option(f"snapshot-property.{FINGERPRINT_PROPERTY}", digest)
+        .option(f"snapshot-property.{DATE_PROPERTY}", now.date().isoformat())
+        .overwritePartitions()
+    )
     facts = snapshot_facts(spark, name)
     schema = [{"name": f.name, "type": f.dataType.simpleString()} for f in spark.table(name).schema]
     metadata = {
