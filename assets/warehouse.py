@@ -10,7 +10,6 @@ from dataclasses import replace
 from typing import Any
 
 import dagster as dg
-from dagster_k8s import PipesK8sClient
 
 from assets.inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
 from assets.platform import OWNERS
@@ -23,9 +22,9 @@ from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.probe import read_in_subprocess
 from platform_defs.identities import ANALYST, SPARK
+from platform_defs.resources.k8s_pipes import K8sPipesResource
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
-from platform_defs.targets.kubernetes import KubernetesTarget
 
 NAMESPACES = ("raw", "curated", "ops")
 TAGS = {"domain": "warehouse"}
@@ -108,10 +107,10 @@ def lake_inventory(
     config: InventoryConfig,
     platform: PlatformResource,
     pipes: dg.PipesSubprocessClient,
-    pipes_k8s: PipesK8sClient,
+    pipes_k8s: K8sPipesResource,
 ) -> Iterator[PipesResult]:
     settings = platform.settings()
-    if not config.force and not isinstance(platform.target(), KubernetesTarget):
+    if not config.force and settings.target != "kubernetes":
         current = current_inventory(settings, platform.service_endpoint(SPARK))
         if current is not None:
             context.log.info("inventory is current (bucket unchanged today): Spark not started")
@@ -174,7 +173,7 @@ def warehouse_maintenance(
     context: dg.AssetExecutionContext,
     platform: PlatformResource,
     pipes: dg.PipesSubprocessClient,
-    pipes_k8s: PipesK8sClient,
+    pipes_k8s: K8sPipesResource,
 ) -> Iterator[PipesResult]:
     yield from run_spark_job("maintenance", context, platform, pipes, pipes_k8s)
 
@@ -184,7 +183,7 @@ def run_spark_job(
     context: dg.AssetExecutionContext,
     platform: PlatformResource,
     pipes: dg.PipesSubprocessClient,
-    pipes_k8s: PipesK8sClient,
+    pipes_k8s: K8sPipesResource,
     checks: tuple[str, ...] = (),
 ) -> Sequence[PipesResult]:
     """The same job module either way: a local subprocess, or its own pod on the cluster (the
@@ -192,13 +191,15 @@ def run_spark_job(
     Secret itself)."""
     settings = platform.settings()
     target = platform.target()
-    if isinstance(target, KubernetesTarget):
+    if settings.target == "kubernetes":
         from platform_defs.k8s.pipes import run_spark_step
+        from platform_defs.targets.kubernetes import KubernetesTarget
 
+        assert isinstance(target, KubernetesTarget)
         endpoint, secret = target.pod_endpoint()
         return run_spark_step(
             context,
-            pipes_k8s,
+            pipes_k8s.client(settings),
             settings,
             command=["python", "-m", "assets.spark_jobs", job],
             secret_name=secret,

@@ -9,14 +9,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import TYPE_CHECKING
 
 import dagster as dg
 
 from platform_defs.errors import PlatformError
-from platform_defs.k8s.drift import Drift
-from platform_defs.k8s.pipes import pipes_client
+from platform_defs.resources.k8s_pipes import K8sPipesResource
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
+
+if TYPE_CHECKING:  # the kubernetes client loads only when a cluster is used
+    from platform_defs.k8s.drift import Drift
 
 NAMESPACE_KEY = dg.AssetKey("analytics_namespace")
 STORE_KEY = dg.AssetKey("object_store")
@@ -113,5 +116,5 @@ def kubernetes_definitions(settings: PlatformSettings) -> dg.Definitions:
         asset_checks=checks,
         jobs=[reapply_platform_manifests],
         sensors=[drift_sensor(settings)],
-        resources={"pipes_k8s": pipes_client(settings)},
+        resources={"pipes_k8s": K8sPipesResource()},
     )

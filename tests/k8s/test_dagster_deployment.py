@@ -47,12 +47,12 @@ def test_kubernetes_definitions_load_and_validate(monkeypatch: pytest.MonkeyPatc
         [
             sys.executable,
             "-c",
-            "import dagster as dg; from platform_defs.definitions import defs; "
+            "import dagster as dg; from platform_defs.definitions import defs, settings; "
             "dg.Definitions.validate_loadable(defs); "
             "g = defs.resolve_asset_graph(); "
             "print(sorted(k.name for k in g.asset_check_keys)); "
             "print(sorted(s.name for s in defs.sensors)); "
-            "print(type(defs.resources['pipes_k8s']).__name__)",
+            "print(type(defs.resources['pipes_k8s'].client(settings)).__name__)",
         ],
         capture_output=True,
         text=True,
