@@ -5,7 +5,7 @@
 set -eu
 : "${CATALOG_POSTGRES_PASSWORD:?set CATALOG_POSTGRES_PASSWORD (make compose-env)}"
 psql -v ON_ERROR_STOP=1 --username "$POSTGRES_USER" --dbname "$POSTGRES_DB" \
-  --set=catalog_password="$CATALOG_POSTGRES_PASSWORD" <<'SQL'
+  --set=catalog_password="${CATALOG_POSTGRES_PASSWORD}" <<'SQL'
 CREATE ROLE iceberg LOGIN PASSWORD :'catalog_password';
 CREATE DATABASE iceberg_catalog OWNER iceberg;
 REVOKE ALL ON DATABASE iceberg_catalog FROM PUBLIC;
