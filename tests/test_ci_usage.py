@@ -107,3 +107,9 @@ def test_no_config_file_for_a_job_that_does_not_exist() -> None:
     expected = {_config_file(j) for j in _jobs()}
     present = {f"config/{p.name}" for p in (ROOT / "config").glob("*.yaml")}
     assert present <= expected, f"config files for no job: {sorted(present - expected)}"
+
+
+def test_the_command_parser_finds_job_and_config() -> None:
+    text = "x\n.venv/bin/dagster job execute -m platform_defs.definitions \\\n  -j nope -c config/nope.yaml\n"
+    assert _executions(text) == [("nope", "config/nope.yaml")]
+    assert "nope" not in _jobs()
