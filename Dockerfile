@@ -2,6 +2,8 @@
 # Spark/Iceberg jar cache filled at build time so runs never download jars.
 #   docker build -t lakehouse-platform:0.1.0 .
 #   kind load docker-image lakehouse-platform:0.1.0 --name lakehouse
+# docker-compose.yml runs it three times (code location, webserver, daemon); the directories
+# below are created here so the named volumes mounted on them belong to UID 1000.
 # bookworm: Debian's openjdk-17 packages are not in trixie (the newer slim default).
 FROM python:3.11-slim-bookworm
 
@@ -28,12 +30,14 @@ RUN uv sync --frozen --no-install-project
 COPY platform_defs ./platform_defs
 COPY assets ./assets
 COPY manifests ./manifests
+COPY config ./config
 COPY README.md workspace.yaml ./
 # The jars the lock pins (sha256-verified), so runs never reach Maven Central.
 RUN uv sync --frozen \
  && python -m platform_defs.spark.jars fetch --group core --cache-dir "$PLATFORM_JAR_CACHE_DIR" \
  && rm -rf manifests/overlays/*/generated \
- && chown -R 1000:1000 /opt/lakehouse
+ && mkdir -p /opt/dagster/dagster_home /opt/dagster/storage /var/lib/lakehouse \
+ && chown -R 1000:1000 /opt/lakehouse /opt/dagster /var/lib/lakehouse
 
 USER 1000
 EXPOSE 3030

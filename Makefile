@@ -80,6 +80,10 @@ bench: setup ## Print the benchmark figures
 	$(PY) bench/bootstrap.py
 	$(PY) bench/sensor.py
 
+.PHONY: compose-env
+compose-env: setup ## Write .env for docker-compose.yml: generated credentials, mode 0600, kept on reruns
+	$(PY) -m platform_defs.compose_env
+
 clean: ## Remove the virtualenv and caches (not the platform's state)
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
 
