@@ -49,6 +49,7 @@ def run_bootstrap(
     instance: dg.DagsterInstance | None = None,
     raise_on_error: bool = True,
     assets: list[dg.AssetKey] | None = SPINE,
+    run_config: dict[str, Any] | None = None,
 ) -> dg.ExecuteInProcessResult:
     """`bootstrap_platform` in-process: its storage spine by default, all of it with None."""
     name = "bootstrap_spine" if assets == SPINE else "bootstrap_platform"
@@ -57,6 +58,7 @@ def run_bootstrap(
         instance=instance or dg.DagsterInstance.ephemeral(),
         raise_on_error=raise_on_error,
         asset_selection=None if assets in (None, SPINE) else assets,
+        run_config=run_config,
     )
 
 

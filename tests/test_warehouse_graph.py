@@ -32,6 +32,15 @@ def test_bootstrap_builds_a_warehouse_idempotently(
     assert materialization_metadata(second, "iceberg_warehouse")["namespaces_created"] == 0
     inv = materialization_metadata(second, "lake_inventory")
     assert inv["table"] == "lakehouse.ops.lake_inventory" and inv["row_count"] >= 1
+    assert "spark_seconds" in materialization_metadata(first, "lake_inventory")
+    assert inv["spark_skipped"] is True, "nothing changed in the bucket: no Spark on re-run"
+    assert inv["snapshot_id"] == materialization_metadata(first, "lake_inventory")["snapshot_id"]
+
+    force = {"ops": {"lake_inventory": {"config": {"force": True}}}}
+    forced = run_bootstrap(instance, assets=None, run_config=force)
+    forced_inv = materialization_metadata(forced, "lake_inventory")
+    assert "spark_skipped" not in forced_inv and forced_inv["row_count"] == inv["row_count"]
+    assert all(check_results(forced).values())
 
     table = load_catalog(load_settings(), s3_endpoint).load_table("ops.lake_inventory")
     rows = table.scan().to_arrow().to_pylist()
