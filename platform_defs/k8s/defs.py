@@ -16,6 +16,7 @@ import dagster as dg
 from platform_defs.errors import PlatformError
 from platform_defs.resources.k8s_pipes import K8sPipesResource
 from platform_defs.resources.platform import PlatformResource
+from platform_defs.sensors.k8s_health import kubernetes_health_sensor
 from platform_defs.settings import PlatformSettings
 
 if TYPE_CHECKING:  # the kubernetes client loads only when a cluster is used
@@ -115,6 +116,9 @@ def kubernetes_definitions(settings: PlatformSettings) -> dg.Definitions:
     return dg.Definitions(
         asset_checks=checks,
         jobs=[reapply_platform_manifests],
-        sensors=[drift_sensor(settings)],
+        sensors=[
+            drift_sensor(settings),
+            kubernetes_health_sensor(settings.target, settings.health_interval_seconds),
+        ],
         resources={"pipes_k8s": K8sPipesResource()},
     )

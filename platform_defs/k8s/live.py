@@ -123,3 +123,14 @@ def ready_endpoints(cluster: Cluster, namespace: str, service: str) -> int:
         for ep in s.get("endpoints") or []
         if (ep.get("conditions") or {}).get("ready", True)
     )
+
+
+def container_restarts(cluster: Cluster, namespace: str, selector: str) -> dict[str, int]:
+    """Restarts per MinIO pod: a climbing count is a crash loop before it becomes an outage."""
+    return {
+        p["metadata"]["name"]: sum(
+            int(c.get("restartCount") or 0)
+            for c in (p.get("status") or {}).get("containerStatuses") or []
+        )
+        for p in cluster.list("v1", "Pod", namespace, selector)
+    }

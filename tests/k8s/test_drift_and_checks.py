@@ -135,3 +135,42 @@ def test_checks_fail_with_the_reason(provisioned: KubernetesTarget, fake: FakeAp
     assert not workload.passed and "0/1 available" in (workload.description or "")
     endpoints = minio_service_has_endpoints(platform=platform)
     assert not endpoints.passed and "0 ready endpoint" in (endpoints.description or "")
+
+
+def test_kubernetes_health_sensor_records_checks_restarts_and_ingress(
+    provisioned: KubernetesTarget, fake: FakeApiServer
+) -> None:
+    from platform_defs.sensors.k8s_health import evaluate_cluster_health
+
+    fake.objects[PVC]["status"] = {"phase": "Pending"}
+    fake.put(
+        {
+            "apiVersion": "v1",
+            "kind": "Pod",
+            "metadata": {
+                "name": "iceberg-minio-7d9f-abcde",
+                "namespace": "analytics",
+                "labels": {"app.kubernetes.io/name": "minio"},
+            },
+            "status": {"containerStatuses": [{"name": "minio", "restartCount": 4}]},
+        }
+    )
+    result = evaluate_cluster_health(PlatformResource())
+    assert isinstance(result, dg.SensorResult)
+    checks = {
+        e.check_name: e.passed
+        for e in result.asset_events
+        if isinstance(e, dg.AssetCheckEvaluation)
+    }
+    assert checks["minio_volumes_bound"] is False
+    (obs,) = [e for e in result.asset_events if isinstance(e, dg.AssetObservation)]
+    assert obs.metadata["container_restarts"].value == 4
+    assert obs.metadata["ingress_present"].value is True, "the apply created minio-ingress"
+    assert obs.metadata["cluster_checks_failed"].value >= 1
+
+
+def test_kubernetes_health_sensor_skips_on_the_local_target() -> None:
+    from platform_defs.sensors.k8s_health import evaluate_cluster_health
+
+    result = evaluate_cluster_health(PlatformResource())
+    assert isinstance(result, dg.SkipReason)
