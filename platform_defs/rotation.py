@@ -75,7 +75,18 @@ class LocalDistributor:
 
 
 DistributorFactory = Callable[[PlatformSettings], CredentialDistributor]
-_DISTRIBUTORS: dict[str, DistributorFactory] = {"local": LocalDistributor}
+
+
+def _kubernetes(settings: PlatformSettings) -> CredentialDistributor:
+    from platform_defs.k8s.rotation import KubernetesDistributor  # kubernetes client: lazily
+
+    return KubernetesDistributor(settings)
+
+
+_DISTRIBUTORS: dict[str, DistributorFactory] = {
+    "local": LocalDistributor,
+    "kubernetes": _kubernetes,
+}
 
 
 def register_distributor(target: str, factory: DistributorFactory) -> None:
