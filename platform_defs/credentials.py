@@ -92,15 +92,20 @@ def generate(prefix: str = "platform") -> Credentials:
     return Credentials(access_key=f"{prefix}-{suffix}", secret_key=secret)
 
 
-def write_private_text(path: Path, text: str) -> None:
-    """Write `text` so that the file is 0600 from its first byte (no umask window)."""
+def write_private_bytes(path: Path, content: bytes) -> None:
+    """Atomically write `content`, 0600 from its first byte (no umask window); the one place
+    every secret file of the platform (credentials, Kubernetes secret inputs, keys) is written."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as fh:
-        fh.write(text)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(content)
     os.chmod(tmp, 0o600)
     os.replace(tmp, path)
+
+
+def write_private_text(path: Path, text: str) -> None:
+    write_private_bytes(path, text.encode("utf-8"))
 
 
 def write_private_json(path: Path, payload: dict[str, str]) -> None:

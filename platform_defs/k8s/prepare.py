@@ -46,15 +46,7 @@ class PrepareResult:
     ca_cert: Path | None = None
 
 
-def write_private(path: Path, content: bytes) -> None:
-    """Atomically write `content` with mode 0600 from the first byte (no umask window)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "wb") as fh:
-        fh.write(content)
-    os.chmod(tmp, 0o600)
-    os.replace(tmp, path)
+write_private = credentials.write_private_bytes
 
 
 def _sync(result: PrepareResult, name: str, content: bytes) -> None:
