@@ -77,8 +77,11 @@ def test_local_definitions_have_no_cluster_checks() -> None:
 
     defs = kubernetes_definitions(load_settings())
     assert list(defs.asset_checks or []) == []
-    (sensor,) = list(defs.sensors or [])
-    assert sensor.default_status == dg.DefaultSensorStatus.STOPPED
+    sensors = {s.name: s.default_status for s in defs.sensors or []}
+    assert sensors == {
+        "kubernetes_drift": dg.DefaultSensorStatus.STOPPED,
+        "kubernetes_health": dg.DefaultSensorStatus.STOPPED,
+    }
 
 
 def test_run_launcher_values_validate_against_k8s_run_launcher() -> None:
