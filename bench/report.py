@@ -116,10 +116,21 @@ def plot_scale(bench: str, results: list[Result], path: Path) -> bool:
         for r in scaled:
             if r.unit == unit:
                 series[str(r.extra.get("series", r.name))].append(r)
+        baselines: dict[str, dict[float, float]] = defaultdict(dict)
         for name, rs in series.items():
             rs.sort(key=lambda r: float(r.extra["scale"]))
             ax.plot([r.extra["scale"] for r in rs], [r.value for r in rs], marker="o", label=name)
+            for r in rs:
+                if not r.baseline_name.startswith("same at"):  # growth ratios: no line
+                    baselines[r.baseline_name][r.extra["scale"]] = r.baseline_value
+        for name, points in baselines.items():
+            x = sorted(points)
+            ax.plot(
+                x, [points[v] for v in x], linestyle="--", marker=".", label=f"{name} (baseline)"
+            )
         ax.set_xscale("log")
+        ax.set_xticks(sorted(xs), [f"{x:g}" for x in sorted(xs)])
+        ax.minorticks_off()
         ax.set_xlabel(str(scaled[0].extra.get("scale_unit", "scale")))
         ax.set_ylabel(unit)
         ax.legend(fontsize="small")
