@@ -51,6 +51,7 @@ def main() -> int:
             failures[name] = f"exit status {rc} (its output is above)"
             continue
         results += read_results(part)
+        part.unlink()  # results.json is the one record of the run
     report = write_report(results, out, machine(), failures)
     print("\nEvery ratio with its goal (figure / baseline, median [min-max]):")
     for result in results:

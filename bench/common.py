@@ -93,7 +93,11 @@ def timed(fn: Callable[[], object]) -> float:
 def parser(prog: str, description: str | None = None) -> argparse.ArgumentParser:
     """The flags every benchmark accepts, so `python -m bench` can pass them all to each one."""
     p = argparse.ArgumentParser(prog=prog, description=description)
-    p.add_argument("--quick", action="store_true", help="fewer repeats and smaller data")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="1 repeat, 0.25 GiB ingest, 1k objects, 20 ticks: checks the suite runs",
+    )
     p.add_argument("--repeat", type=int, default=None, help="override the repeat count")
     p.add_argument("--sizes-gib", type=float, nargs="+", default=[1.0], help="ingest dataset sizes")
     p.add_argument(
