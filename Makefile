@@ -81,7 +81,7 @@ BENCH_ARGS ?=
 bench: setup ## Every benchmark (1 GiB ingest, 10k-object inventory): bench/out/report.md + ratios
 	$(PY) -m bench $(BENCH_ARGS)
 
-# One repeat per size: the 16 GiB ingest alone takes the better part of an hour on 2 cores.
+# One repeat per size (16 GiB: ~6 min on an idle 2-core machine, ~40 GiB of free disk).
 SCALE_SIZES_GIB ?= 1 4 16
 SCALE_OBJECTS ?= 10000 100000
 bench-scale: setup ## Ingest at 1/4/16 GiB and inventory at 10k/100k objects (long)
