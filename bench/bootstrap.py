@@ -1,94 +1,192 @@
-"""Bootstrap benchmark: how much of `make run` is the store starting, and how much is Dagster.
+"""Bootstrap benchmark: what `make run` costs against the parts it cannot avoid.
 
-Measures, in one run and against one fresh state directory:
-  - store start alone (LocalStore.ensure_running from stopped), the irreducible part;
-  - the bootstrap job cold (store stopped) and warm (store running, nothing to change), each as
-    `dagster job execute` in a subprocess, exactly as `make run` runs it;
-and prints medians, spread and the ratios cold/store-start and warm/store-start.
-It prints figures; it asserts nothing.
+Per repeat, one fresh state directory with its own store on free ports and its own Dagster
+instance (DAGSTER_HOME), so nothing of the developer's platform is touched:
+
+  - cold, first run: `dagster job execute -j bootstrap_platform` with nothing there yet;
+  - cold, store stopped: the same after `LocalStore.stop()`, data kept;
+  - warm: again at once, nothing to change;
+  - baselines: the store's own start (`LocalStore.ensure_running` from stopped) and one bare
+    Spark session (start_session + stop in a process of its own), measured in the same repeat.
+
+Whether a run started Spark is read back from the instance: `lake_inventory`'s materialization
+metadata carries `spark_skipped` when the inventory was current, else the Spark job's own
+`spark_seconds` (its time after the session was up: the data it wrote). A cold run's irreducible
+parts are store start + (when Spark ran) one Spark session + that writing time.
+Also: `import platform_defs.definitions` in a fresh interpreter vs a bare interpreter start.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
-import statistics
 import subprocess
-import sys
-import tempfile
-import time
-from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
+from bench.common import (
+    ROOT,
+    Result,
+    bench_env,
+    json_lines,
+    median,
+    python,
+    repeats,
+    run_measured,
+    scratch,
+    standalone,
+    timed,
+)
 
-from platform_defs.resources.local_store import LocalStore  # noqa: E402
-from platform_defs.settings import load_settings  # noqa: E402
-from tests.s3_servers import free_port  # noqa: E402
+JOB = "bootstrap_platform"
 
 
-def timed(fn: Callable[[], object]) -> float:
-    t0 = time.perf_counter()
-    fn()
-    return time.perf_counter() - t0
+@dataclass
+class Samples:
+    """One list per measured quantity, one entry per repeat."""
+
+    values: dict[str, list[float]] = field(default_factory=dict)
+    skipped: dict[str, list[bool]] = field(default_factory=dict)
+
+    def add(self, key: str, value: float) -> None:
+        self.values.setdefault(key, []).append(value)
 
 
-def run_job(env: dict[str, str]) -> None:
+def inventory_metadata(home: Path) -> dict[str, Any]:
+    """`lake_inventory`'s materialization metadata from the newest bootstrap run in `home`."""
+    import dagster as dg
+
+    instance = dg.DagsterInstance.from_config(str(home))
+    try:
+        run = instance.get_runs(filters=dg.RunsFilter(job_name=JOB), limit=1)[0]
+        for record in instance.get_records_for_run(run.run_id).records:
+            event = record.event_log_entry.dagster_event
+            if (
+                event is not None
+                and event.event_type_value == "ASSET_MATERIALIZATION"
+                and event.asset_key == dg.AssetKey("lake_inventory")
+            ):
+                return {k: v.value for k, v in event.materialization.metadata.items()}
+    finally:
+        instance.dispose()
+    raise RuntimeError(f"the run in {home} recorded no lake_inventory materialization")
+
+
+def run_job(env: dict[str, str]) -> float:
     cmd = [
-        str(Path(sys.executable).parent / "dagster"),
-        *("job", "execute", "-m", "platform_defs.definitions", "-j", "bootstrap_platform"),
+        str(Path(python()).parent / "dagster"),
+        *("job", "execute", "-m", "platform_defs.definitions", "-j", JOB),
         *("-c", str(ROOT / "config" / "bootstrap.yaml")),
     ]
-    proc = subprocess.run(cmd, env=env, cwd=ROOT, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise SystemExit(f"bootstrap job failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    measured = run_measured(cmd, env).check(f"dagster job execute -j {JOB}")
+    return measured.seconds
 
 
-def summary(name: str, samples: list[float], baseline: float | None) -> str:
-    med = statistics.median(samples)
-    spread = f"{min(samples):.2f}-{max(samples):.2f}"
-    ratio = f"{med / baseline:5.2f}x" if baseline else "  1.00x (baseline)"
-    return f"{name:<34} median {med:6.2f} s  range {spread:>11} s  {ratio}"
+def one_repeat(samples: Samples) -> None:
+    from platform_defs.resources.local_store import LocalStore
+    from platform_defs.settings import load_settings
+    from tests.s3_servers import free_port
 
-
-def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--repeat", type=int, default=3)
-    args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        env = {
-            **os.environ,
-            "PLATFORM_STATE_DIR": tmp,
-            "PLATFORM_S3_PORT": str(free_port()),
-            "PLATFORM_CONSOLE_PORT": str(free_port()),
-            "DAGSTER_HOME": str(Path(tmp) / "dagster"),
-        }
-        Path(env["DAGSTER_HOME"]).mkdir()
-        (Path(env["DAGSTER_HOME"]) / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-        settings = load_settings(
-            _env_file=None,
-            state_dir=Path(tmp),
-            s3_port=int(env["PLATFORM_S3_PORT"]),
-            console_port=int(env["PLATFORM_CONSOLE_PORT"]),
+    with scratch("bootstrap") as tmp:
+        s3_port, console_port = free_port(), free_port()
+        home = tmp / "dagster"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        env = bench_env(
+            PLATFORM_STATE_DIR=str(tmp),
+            PLATFORM_S3_PORT=str(s3_port),
+            PLATFORM_CONSOLE_PORT=str(console_port),
+            DAGSTER_HOME=str(home),
         )
-        store = LocalStore(settings)
-        run_job(env)  # first-ever run: credentials, bucket; not measured
-        store.stop()
-        start, cold, warm = [], [], []
-        for _ in range(args.repeat):
-            start.append(timed(store.ensure_running))
+        store = LocalStore(
+            load_settings(_env_file=None, state_dir=tmp, s3_port=s3_port, console_port=console_port)
+        )
+        try:
+            for key in ("first", "restart", "warm"):
+                if key == "restart":
+                    store.stop()
+                samples.add(key, run_job(env))
+                meta = inventory_metadata(home)
+                skipped = meta.get("spark_skipped") is True
+                samples.skipped.setdefault(key, []).append(skipped)
+                samples.add(f"{key}_write", 0.0 if skipped else float(meta["spark_seconds"]))
             store.stop()
-            cold.append(timed(lambda: run_job(env)))
-            warm.append(timed(lambda: run_job(env)))
+            samples.add("store_start", timed(store.ensure_running))
+            session = run_measured([python(), "-m", "bench.workers", "session"], env)
+            samples.add("spark_session", session.check("bare Spark session").seconds)
+            samples.add("spark_session_inner", json_lines(session.stdout)[-1]["seconds"])
+        finally:
             store.stop()
-        base = statistics.median(start)
-        print(f"bootstrap benchmark ({args.repeat} repeats, backend {store.read_state()})")
-        print(summary("store start alone", start, None))
-        print(summary("bootstrap job, cold (store stopped)", cold, base))
-        print(summary("bootstrap job, warm (nothing to do)", warm, base))
-        print(f"orchestration overhead cold: {statistics.median(cold) - base:.2f} s")
+
+
+def import_samples(n: int) -> tuple[list[float], list[float]]:
+    """Fresh interpreters: the code location's import vs the interpreter alone."""
+    env = bench_env()
+
+    def fresh(code: str) -> float:
+        return timed(lambda: subprocess.run([python(), "-c", code], env=env, check=True))
+
+    fresh("import platform_defs.definitions")  # compiles .pyc once; not measured
+    bare = [fresh("pass") for _ in range(n)]
+    loaded = [fresh("import platform_defs.definitions") for _ in range(n)]
+    return loaded, bare
+
+
+def cold_result(s: Samples, key: str, name: str) -> Result:
+    """A cold run against the sum of its parts, repeat by repeat."""
+    v = s.values
+    spark = [not skipped for skipped in s.skipped[key]]
+    parts = [
+        start + (session + write if ran else 0.0)
+        for start, session, write, ran in zip(
+            v["store_start"], v["spark_session"], v[f"{key}_write"], spark, strict=True
+        )
+    ]
+    label = "store start + Spark session + write" if any(spark) else "store start (Spark skipped)"
+    result = Result(
+        "bootstrap", name, median(v[key]), "s", label, median(parts), "<= 1.5x its parts",
+        samples=v[key], baseline_samples=parts,
+        extra={"spark_started": spark, "write_seconds": v[f"{key}_write"]},
+    )  # fmt: skip
+    result.met = result.ratio <= 1.5
+    return result
+
+
+def run(args: argparse.Namespace) -> list[Result]:
+    n = repeats(args, 3)
+    s = Samples()
+    for i in range(n):
+        print(f"bootstrap: repeat {i + 1}/{n}", flush=True)
+        one_repeat(s)
+    v = s.values
+    warm_skipped = all(s.skipped["warm"])
+    warm = Result(
+        "bootstrap", "warm (nothing to change)", median(v["warm"]), "s",
+        "bare Spark session (own process)", median(v["spark_session"]),
+        "< 3 s, Spark not started", samples=v["warm"], baseline_samples=v["spark_session"],
+        extra={"spark_skipped": s.skipped["warm"]},
+    )  # fmt: skip
+    warm.met = warm.value < 3.0 and warm_skipped
+    loaded, bare = import_samples(max(n, 5))
+    imports = Result(
+        "bootstrap", "import platform_defs.definitions", median(loaded), "s",
+        "bare interpreter start", median(bare), "< 2 s", samples=loaded, baseline_samples=bare,
+    )  # fmt: skip
+    imports.met = imports.value < 2.0
+    session = Result(
+        "bootstrap", "bare Spark session (start + stop)", median(v["spark_session"]), "s",
+        "store start alone", median(v["store_start"]), "",
+        samples=v["spark_session"], baseline_samples=v["store_start"],
+        extra={"in_process_seconds": v["spark_session_inner"]},
+    )  # fmt: skip
+    return [
+        cold_result(s, "first", "cold, first run (nothing exists)"),
+        cold_result(s, "restart", "cold, store stopped (data kept)"),
+        warm,
+        imports,
+        session,
+    ]
 
 
 if __name__ == "__main__":
-    main()
+    standalone("python -m bench.bootstrap", run)
