@@ -159,7 +159,11 @@ def test_kubernetes_target_plugs_in_through_the_distributor_hook(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     settings = load_settings(_env_file=None, target="kubernetes")
-    monkeypatch.setattr(rotation, "_DISTRIBUTORS", dict(rotation._DISTRIBUTORS))
+    from platform_defs.k8s.rotation import KubernetesDistributor
+
+    assert isinstance(rotation.distributor_for(settings), KubernetesDistributor)
+    without = {k: v for k, v in rotation._DISTRIBUTORS.items() if k != "kubernetes"}
+    monkeypatch.setattr(rotation, "_DISTRIBUTORS", without)
     with pytest.raises(IdentityError, match="register_distributor"):
         rotation.distributor_for(settings)
     rec = Recorder()
