@@ -9,25 +9,42 @@ only these checks are added.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 import dagster as dg
 
 from assets.platform import analytics_namespace, object_store
 from platform_defs.errors import PlatformError
 from platform_defs.k8s import live
+from platform_defs.k8s.cluster import Cluster
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import SERVICE, KubernetesTarget
 
+T = TypeVar("T")
 
-def _target(platform: PlatformResource) -> KubernetesTarget | dg.AssetCheckResult:
+
+def _evaluate(
+    platform: PlatformResource,
+    read: Callable[[Cluster, str], T],
+    verdict: Callable[[T], dg.AssetCheckResult],
+) -> dg.AssetCheckResult:
+    """Read one thing from the live cluster (in the platform's namespace) and judge it; an
+    unreachable cluster or a refused read is a failed check saying why."""
     target = platform.target()
-    if isinstance(target, KubernetesTarget):
-        return target
-    # Defensive: the checks are not defined on local, but settings may change after load.
-    return dg.AssetCheckResult(passed=True, description="not applicable on the local target")
+    if not isinstance(target, KubernetesTarget):
+        # Defensive: the checks are not defined on local, but settings may change after load.
+        return dg.AssetCheckResult(passed=True, description="not applicable on the local target")
+    try:
+        found = read(target.cluster(), platform.settings().namespace)
+    except PlatformError as exc:
+        return dg.AssetCheckResult(passed=False, description=str(exc))
+    return verdict(found)
 
 
-def _failed(exc: PlatformError) -> dg.AssetCheckResult:
-    return dg.AssetCheckResult(passed=False, description=str(exc))
+def _namespace_verdict(ns: live.Obj | None) -> dg.AssetCheckResult:
+    phase = ((ns or {}).get("status") or {}).get("phase", "missing")
+    return dg.AssetCheckResult(passed=phase == "Active", description=f"phase {phase}")
 
 
 @dg.asset_check(
@@ -35,30 +52,10 @@ def _failed(exc: PlatformError) -> dg.AssetCheckResult:
     description="The namespace exists in the cluster and is Active (not Terminating).",
 )
 def namespace_active(platform: PlatformResource) -> dg.AssetCheckResult:
-    target = _target(platform)
-    if isinstance(target, dg.AssetCheckResult):
-        return target
-    try:
-        ns = target.cluster().get("v1", "Namespace", platform.settings().namespace, None)
-    except PlatformError as exc:
-        return _failed(exc)
-    phase = ((ns or {}).get("status") or {}).get("phase", "missing")
-    return dg.AssetCheckResult(passed=phase == "Active", description=f"phase {phase}")
+    return _evaluate(platform, lambda c, ns: c.get("v1", "Namespace", ns, None), _namespace_verdict)
 
 
-@dg.asset_check(
-    asset=object_store,
-    blocking=True,
-    description="MinIO's Deployment/StatefulSet has every desired replica available.",
-)
-def minio_workload_available(platform: PlatformResource) -> dg.AssetCheckResult:
-    target = _target(platform)
-    if isinstance(target, dg.AssetCheckResult):
-        return target
-    try:
-        obj = live.workload(target.cluster(), platform.settings().namespace, SERVICE)
-    except PlatformError as exc:
-        return _failed(exc)
+def _workload_verdict(obj: live.Obj | None) -> dg.AssetCheckResult:
     if obj is None:
         return dg.AssetCheckResult(passed=False, description=f"no Deployment/StatefulSet {SERVICE}")
     r = live.replicas(obj)
@@ -72,16 +69,13 @@ def minio_workload_available(platform: PlatformResource) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset=object_store,
     blocking=True,
-    description="Every PersistentVolumeClaim in the namespace is Bound.",
+    description="MinIO's Deployment/StatefulSet has every desired replica available.",
 )
-def minio_volumes_bound(platform: PlatformResource) -> dg.AssetCheckResult:
-    target = _target(platform)
-    if isinstance(target, dg.AssetCheckResult):
-        return target
-    try:
-        phases = live.pvc_phases(target.cluster(), platform.settings().namespace, "")
-    except PlatformError as exc:
-        return _failed(exc)
+def minio_workload_available(platform: PlatformResource) -> dg.AssetCheckResult:
+    return _evaluate(platform, lambda c, ns: live.workload(c, ns, SERVICE), _workload_verdict)
+
+
+def _volumes_verdict(phases: dict[str, str]) -> dg.AssetCheckResult:
     unbound = {name: phase for name, phase in phases.items() if phase != "Bound"}
     return dg.AssetCheckResult(
         passed=bool(phases) and not unbound,
@@ -93,20 +87,28 @@ def minio_volumes_bound(platform: PlatformResource) -> dg.AssetCheckResult:
 @dg.asset_check(
     asset=object_store,
     blocking=True,
-    description="The MinIO Service has at least one ready endpoint (its selector finds pods).",
+    description="Every PersistentVolumeClaim in the namespace is Bound.",
 )
-def minio_service_has_endpoints(platform: PlatformResource) -> dg.AssetCheckResult:
-    target = _target(platform)
-    if isinstance(target, dg.AssetCheckResult):
-        return target
-    try:
-        ready = live.ready_endpoints(target.cluster(), platform.settings().namespace, SERVICE)
-    except PlatformError as exc:
-        return _failed(exc)
+def minio_volumes_bound(platform: PlatformResource) -> dg.AssetCheckResult:
+    return _evaluate(platform, lambda c, ns: live.pvc_phases(c, ns, ""), _volumes_verdict)
+
+
+def _endpoints_verdict(ready: int) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
         passed=ready > 0,
         description=f"Service {SERVICE}: {ready} ready endpoint(s)",
         metadata={"ready_endpoints": ready},
+    )
+
+
+@dg.asset_check(
+    asset=object_store,
+    blocking=True,
+    description="The MinIO Service has at least one ready endpoint (its selector finds pods).",
+)
+def minio_service_has_endpoints(platform: PlatformResource) -> dg.AssetCheckResult:
+    return _evaluate(
+        platform, lambda c, ns: live.ready_endpoints(c, ns, SERVICE), _endpoints_verdict
     )
 
 
