@@ -16,7 +16,7 @@ import dagster as dg
 from platform_defs.errors import PlatformError
 from platform_defs.resources.k8s_pipes import K8sPipesResource
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.sensors.k8s_health import kubernetes_health_sensor
+from platform_defs.sensors.k8s_health import cluster_sensor_status, kubernetes_health_sensor
 from platform_defs.settings import PlatformSettings
 
 if TYPE_CHECKING:  # the kubernetes client loads only when a cluster is used
@@ -77,11 +77,7 @@ def evaluate_drift(platform: PlatformResource) -> dg.SensorResult | dg.SkipReaso
 
 
 def drift_sensor(settings: PlatformSettings) -> dg.SensorDefinition:
-    status = (
-        dg.DefaultSensorStatus.RUNNING
-        if settings.target == "kubernetes"
-        else dg.DefaultSensorStatus.STOPPED
-    )
+    status = cluster_sensor_status(settings)
 
     @dg.sensor(
         name="kubernetes_drift",
@@ -118,7 +114,7 @@ def kubernetes_definitions(settings: PlatformSettings) -> dg.Definitions:
         jobs=[reapply_platform_manifests],
         sensors=[
             drift_sensor(settings),
-            kubernetes_health_sensor(settings.target, settings.health_interval_seconds),
+            kubernetes_health_sensor(settings),
         ],
         resources={"pipes_k8s": K8sPipesResource()},
     )

@@ -12,6 +12,7 @@ import dagster as dg
 
 from platform_defs.errors import PlatformError
 from platform_defs.resources.platform import PlatformResource
+from platform_defs.settings import PlatformSettings
 
 MINIO_PODS = "app.kubernetes.io/name=minio"
 INGRESS = "minio-ingress"
@@ -65,13 +66,18 @@ def evaluate_cluster_health(platform: PlatformResource) -> dg.SensorResult | dg.
     return dg.SensorResult(asset_events=events)
 
 
-def kubernetes_health_sensor(settings_target: str, interval: int) -> dg.SensorDefinition:
+def cluster_sensor_status(settings: PlatformSettings) -> dg.DefaultSensorStatus:
+    """Cluster sensors run by default on the kubernetes target and stay off on local."""
+    if settings.target == "kubernetes":
+        return dg.DefaultSensorStatus.RUNNING
+    return dg.DefaultSensorStatus.STOPPED
+
+
+def kubernetes_health_sensor(settings: PlatformSettings) -> dg.SensorDefinition:
     @dg.sensor(
         name="kubernetes_health",
-        minimum_interval_seconds=interval,
-        default_status=dg.DefaultSensorStatus.RUNNING
-        if settings_target == "kubernetes"
-        else dg.DefaultSensorStatus.STOPPED,
+        minimum_interval_seconds=settings.health_interval_seconds,
+        default_status=cluster_sensor_status(settings),
         description="MinIO's workload availability, restarts, PVCs, Service endpoints and "
         "ingress on the cluster, recorded on object_store every tick (kubernetes target).",
     )
