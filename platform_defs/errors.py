@@ -16,7 +16,16 @@ class SettingsError(PlatformError):
     """A setting (environment variable or `.env` entry) has a value the platform cannot use."""
 
 
-class CredentialsError(PlatformError):
+class StoreAnswerMixin(Exception):
+    """An error that may carry the store's own S3 error code (`InvalidAccessKeyId`,
+    `NoSuchBucket`, ...), so callers decide on the code, never by parsing the message."""
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class CredentialsError(StoreAnswerMixin, PlatformError):
     """Credentials are missing, weak, publicly known or rejected by the store."""
 
 
@@ -33,7 +42,7 @@ class StoreUnreachableError(PlatformError):
     """The object store endpoint did not answer within the time allowed."""
 
 
-class BucketError(PlatformError):
+class BucketError(StoreAnswerMixin, PlatformError):
     """A bucket name is invalid or a bucket operation was refused."""
 
 

@@ -71,7 +71,7 @@ class LocalDistributor:
         store = LocalStore(self.settings)
         state = store.running() if self.settings.embedded_store else None
         if name == identities.ROOT and state is not None and state.backend == "minio":
-            store.ensure_running()  # MinIO reads MINIO_ROOT_* only at start
+            store.ensure_running(adopt_root=True)  # MinIO reads MINIO_ROOT_* only at start
 
 
 DistributorFactory = Callable[[PlatformSettings], CredentialDistributor]

@@ -103,17 +103,6 @@ def test_forced_missing_backend_is_explained(tmp_path: Path) -> None:
         LocalStore(settings).ensure_running()
 
 
-def test_changed_credentials_restart_the_server(store: LocalStore) -> None:
-    from platform_defs import credentials
-
-    first = store.ensure_running()
-    credentials.save(store.settings.generated_credentials_file, credentials.generate())
-    second = store.ensure_running()
-    assert second.action == "restarted"
-    assert second.endpoint.credentials != first.endpoint.credentials
-    ObjectStore(second.endpoint).wait_ready(10)
-
-
 def test_no_secret_on_the_command_line(store: LocalStore) -> None:
     """`ps` shows every user each command line, so secrets must go through 0600 files."""
     result = store.ensure_running()

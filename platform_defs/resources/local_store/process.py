@@ -26,7 +26,7 @@ from platform_defs import credentials as creds_mod
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError, StoreStartError
 from platform_defs.local_tls import ensure_store_tls
-from platform_defs.resources.local_store import backends, identities_file, ports
+from platform_defs.resources.local_store import backends, identities_file, ports, root_keys
 from platform_defs.settings import PlatformSettings
 
 _LOG_TAIL_LINES = 25
@@ -134,12 +134,17 @@ class LocalStore:
         return "\n".join(text.splitlines()[-lines:])
 
     # ---- lifecycle --------------------------------------------------------------------
-    def ensure_running(self) -> EnsureResult:
-        """Reuse a healthy server, restart a dead or mis-configured one, or start one."""
+    def ensure_running(self, adopt_root: bool = False) -> EnsureResult:
+        """Reuse a healthy server, restart a dead or mis-configured one, or start one.
+
+        Configured root keys that are not the store's recorded root are refused before anything
+        is started or written (see `root_keys`); only a root rotation passes `adopt_root`, for a
+        backend that takes a new root by restarting (MinIO).
+        """
         t0 = time.monotonic()
         with self._lock():
-            creds = creds_mod.resolve(self.settings)
             state = self.read_state()
+            creds = self._configured_root(state, adopt_root)
             action = "started"
             if state and self.is_alive(state):
                 if self._matches(state, creds) and self._wait_healthy(state, deadline=5.0):
@@ -161,6 +166,27 @@ class LocalStore:
                 return False
             self._terminate(state.pid, timeout=timeout)
             return True
+
+    def _configured_root(self, state: StoreState | None, adopt_root: bool) -> creds_mod.Credentials:
+        """The configured root keys, once they are known to be this store's root."""
+        record = root_keys.read_record(
+            state.credentials_fingerprint if state else None, self.s3_config_file
+        )
+        if record is None or adopt_root:
+            return creds_mod.resolve(self.settings)
+        generated = self.settings.generated_credentials_file
+        if self.settings.credentials_source == "generated" and not generated.exists():
+            raise root_keys.refuse_missing_generated_file(
+                self.settings, record, self.data_dir, self.s3_config_file
+            )
+        creds = creds_mod.resolve(self.settings, generate_missing=False)
+        root_keys.require_root(self.settings, creds, record, self.data_dir, self.s3_config_file)
+        if state and state.credentials_fingerprint != creds_mod.fingerprint(creds):
+            # another recorded root key (a root rotation between publish and revoke): the
+            # running server already accepts it, so remember it instead of restarting
+            state.credentials_fingerprint = creds_mod.fingerprint(creds)
+            self._write_state(state)
+        return creds
 
     def _matches(self, state: StoreState, creds: creds_mod.Credentials) -> bool:
         return (
