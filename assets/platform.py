@@ -1,5 +1,8 @@
 """Platform assets: the namespace the data components live in, and the object store itself."""
 
+import time
+from datetime import UTC, datetime
+
 import dagster as dg
 
 from platform_defs.resources.platform import PlatformResource
@@ -76,7 +79,7 @@ def object_store_healthy(
     context: dg.AssetCheckExecutionContext, platform: PlatformResource
 ) -> dg.AssetCheckResult:
     store = platform.object_store()
-    result = store.bucket_canary()
+    result = store.bucket_canary(run_started=_run_started(context))
     context.log.info(f"check object_store_healthy: {result.detail} in {result.latency_ms:.0f} ms")
     return dg.AssetCheckResult(
         passed=result.ok,
@@ -87,3 +90,10 @@ def object_store_healthy(
             "endpoint": dg.MetadataValue.url(store.endpoint.url),
         },
     )
+
+
+def _run_started(context: dg.AssetCheckExecutionContext) -> datetime:
+    """When this run started: canary buckets older than that belong to runs that died."""
+    record = context.instance.get_run_record_by_id(context.run.run_id)
+    started = record.start_time if record is not None and record.start_time else time.time()
+    return datetime.fromtimestamp(started, UTC)

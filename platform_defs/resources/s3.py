@@ -8,12 +8,15 @@ a `CredentialsError` that says where the credentials came from, a refused connec
 
 from __future__ import annotations
 
+import functools
 import io
+import itertools
 import secrets
 import ssl
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import TypeVar
 
 import urllib3
@@ -27,6 +30,7 @@ from platform_defs.errors import (
     AccessDeniedError,
     BucketError,
     CredentialsError,
+    PlatformError,
     StoreUnreachableError,
 )
 from platform_defs.settings import bucket_name_problem
@@ -34,6 +38,9 @@ from platform_defs.settings import bucket_name_problem
 T = TypeVar("T")
 _AUTH_CODES = {"AccessDenied", "SignatureDoesNotMatch", "InvalidAccessKeyId", "InvalidToken"}
 CANARY_PREFIX = "_platform/canary/"
+CANARY_BUCKET_PREFIX = "platform-canary-"  # the only bucket names the platform ever sweeps
+MAX_SWEPT_BUCKETS = 20
+MAX_CANARY_OBJECTS = 100
 _BAD_KEY_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 _DENIED_HINT = (
     " If these are a service identity's keys (spark, analyst, canary), the request may be "
@@ -108,11 +115,12 @@ class ObjectStore:
                     f"The object store at {self.endpoint.url} refused the credentials for access "
                     f"key {self.endpoint.credentials.access_key!r} while trying to {what} "
                     f"({exc.code}). Check PLATFORM_CREDENTIALS_SOURCE and the key pair it points "
-                    "to; with generated credentials, `make down && make run` restarts the store "
-                    "with the current file." + (_DENIED_HINT if exc.code == "AccessDenied" else "")
+                    "to; for the embedded store, `make run` says whether they are the root keys "
+                    "it was created with." + (_DENIED_HINT if exc.code == "AccessDenied" else ""),
+                    code=exc.code,
                 ) from None
             raise BucketError(
-                f"The object store refused to {what}: {exc.code}: {exc.message}"
+                f"The object store refused to {what}: {exc.code}: {exc.message}", code=exc.code
             ) from None
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise StoreUnreachableError(
@@ -253,13 +261,67 @@ class ObjectStore:
             return CanaryResult(False, latency, "canary object read back with different content")
         return CanaryResult(True, latency, "put/get/delete ok")
 
-    def bucket_canary(self) -> CanaryResult:
-        """Create and remove a throw-away bucket: proves the identity can administer the store."""
-        name = f"platform-canary-{secrets.token_hex(4)}"
+    def bucket_canary(self, run_started: datetime | None = None) -> CanaryResult:
+        """Create and remove a throw-away bucket: proves the identity can administer the store.
+
+        The bucket is removed in `finally`, objects and all, whatever the canary did; canary
+        buckets that a killed run left behind (created before `run_started`) are swept first.
+        """
+        swept = self.sweep_canary_buckets(run_started or datetime.now(UTC))
+        name = f"{CANARY_BUCKET_PREFIX}{secrets.token_hex(4)}"
         t0 = time.monotonic()
         self.call(f"create bucket {name}", lambda: self.client.make_bucket(name))
+        done = False
         try:
             result = self.object_canary(name)
+            done = True
         finally:
+            try:
+                self.drop_bucket(name)
+            except PlatformError:
+                if done:  # else the canary's own error is the one to report; the sweep retries
+                    raise
+        detail = result.detail + (f"; removed {swept} stale canary bucket(s)" if swept else "")
+        return CanaryResult(result.ok, (time.monotonic() - t0) * 1000, detail)
+
+    def drop_bucket(self, name: str) -> None:
+        """Remove a bucket of the platform's own (a canary's) with every object version in it;
+        a bucket that is already gone is fine. Bounded: a canary bucket holds one object."""
+        try:
+            found = self.call(
+                f"list {name}",
+                lambda: list(
+                    itertools.islice(
+                        self.client.list_objects(name, recursive=True, include_version=True),
+                        MAX_CANARY_OBJECTS,
+                    )
+                ),
+            )
+            for obj in found:
+                self.call(
+                    f"delete {name}/{obj.object_name}",
+                    functools.partial(
+                        self.client.remove_object, name, obj.object_name, obj.version_id
+                    ),
+                )
             self.call(f"remove bucket {name}", lambda: self.client.remove_bucket(name))
-        return CanaryResult(result.ok, (time.monotonic() - t0) * 1000, result.detail)
+        except BucketError as exc:
+            if exc.code != "NoSuchBucket":
+                raise
+
+    def sweep_canary_buckets(self, created_before: datetime) -> int:
+        """Remove `platform-canary-*` buckets created before `created_before` (a killed run's);
+        never another name, at most MAX_SWEPT_BUCKETS per call. S3 reports creation times in
+        whole seconds, rounded down, so only buckets a full second older count as stale."""
+        buckets = self.call("list buckets", self.client.list_buckets)
+        cutoff = created_before - timedelta(seconds=1)
+        stale = [
+            b.name
+            for b in buckets
+            if b.name.startswith(CANARY_BUCKET_PREFIX)
+            and b.creation_date is not None
+            and b.creation_date <= cutoff
+        ]
+        for name in stale[:MAX_SWEPT_BUCKETS]:
+            self.drop_bucket(name)
+        return min(len(stale), MAX_SWEPT_BUCKETS)
