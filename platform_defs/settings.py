@@ -84,7 +84,9 @@ class PlatformSettings(BaseSettings):
     s3_access_key: str | None = Field(None, description="With credentials_source=env.")
     s3_secret_key: str | None = Field(None, description="With credentials_source=env.", repr=False)
     credentials_file: Path | None = Field(None, description="With credentials_source=file.")
-    s3_timeout_seconds: float = Field(5.0, description="Connect/read timeout for S3 calls.")
+    s3_timeout_seconds: float = Field(
+        5.0, gt=0, allow_inf_nan=False, description="Connect/read timeout for S3 calls."
+    )
     store_tls: bool = Field(
         False,
         description="Embedded store: serve S3 over HTTPS with a certificate from a CA "
@@ -92,14 +94,27 @@ class PlatformSettings(BaseSettings):
     )
     rotation_grace_seconds: float = Field(
         5.0,
+        ge=0,
+        allow_inf_nan=False,
         description="rotate_credentials: how long old and new keys both work, so clients "
         "that loaded the old key finish their requests before it is revoked.",
     )
-    store_start_timeout_seconds: float = Field(30.0, description="Wait for the store to be ready.")
+    store_start_timeout_seconds: float = Field(
+        30.0, gt=0, allow_inf_nan=False, description="Wait for the store to be ready."
+    )
 
     # Health and alerting
     health_interval_seconds: int = Field(30, description="Object-store health sensor interval.")
-    health_probe_timeout_seconds: float = Field(1.0, description="Timeout of each health probe.")
+    health_probe_timeout_seconds: float = Field(
+        1.0, gt=0, allow_inf_nan=False, description="Timeout of each health probe."
+    )
+    health_canary_deadline_seconds: float = Field(
+        5.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Health canary: how long one tick may retry a write that timed out or met "
+        "a transient server error before the verdict is DEGRADED.",
+    )
     health_down_after: int = Field(
         3, description="Consecutive DOWN ticks before a remediation run is requested."
     )
@@ -143,8 +158,12 @@ class PlatformSettings(BaseSettings):
     kubeconfig: Path | None = Field(None, description="kubeconfig file; unset: $KUBECONFIG.")
     k8s_overlay: Literal["dev", "prod"] = Field("dev", description="manifests/overlays/<name>.")
     manifests_dir: Path | None = Field(None, description="The `manifests` directory.")
-    k8s_api_timeout_seconds: float = Field(5.0, description="Connect/read timeout per API call.")
-    k8s_rollout_timeout_seconds: float = Field(300.0, description="Wait for the MinIO rollout.")
+    k8s_api_timeout_seconds: float = Field(
+        5.0, gt=0, allow_inf_nan=False, description="Connect/read timeout per API call."
+    )
+    k8s_rollout_timeout_seconds: float = Field(
+        300.0, gt=0, allow_inf_nan=False, description="Wait for the MinIO rollout."
+    )
     k8s_store_access: Literal["auto", "service", "port-forward", "url"] = Field(
         "auto",
         description="How Dagster reaches MinIO: auto = the Service in-cluster, else "
@@ -153,7 +172,9 @@ class PlatformSettings(BaseSettings):
     k8s_store_url: str | None = Field(None, description="External S3 URL (ingress).")
     s3_ca_bundle: Path | None = Field(None, description="PEM bundle to trust for https S3.")
     k8s_image: str = Field("lakehouse-platform:0.1.0", description="Code-location image.")
-    k8s_pod_wait_timeout_seconds: float = Field(1800.0, description="Pipes pod wait limit.")
+    k8s_pod_wait_timeout_seconds: float = Field(
+        1800.0, gt=0, allow_inf_nan=False, description="Pipes pod wait limit."
+    )
 
     @field_validator("namespace")
     @classmethod

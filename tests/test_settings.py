@@ -82,3 +82,34 @@ def test_every_setting_is_in_the_readme() -> None:
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     missing = [f for f in PlatformSettings.model_fields if ENV_PREFIX + f.upper() not in readme]
     assert missing == [], f"settings missing from README's settings table: {missing}"
+
+
+TIMEOUTS = [
+    "PLATFORM_S3_TIMEOUT_SECONDS",
+    "PLATFORM_STORE_START_TIMEOUT_SECONDS",
+    "PLATFORM_HEALTH_PROBE_TIMEOUT_SECONDS",
+    "PLATFORM_K8S_API_TIMEOUT_SECONDS",
+    "PLATFORM_K8S_ROLLOUT_TIMEOUT_SECONDS",
+    "PLATFORM_K8S_POD_WAIT_TIMEOUT_SECONDS",
+]
+
+
+@pytest.mark.parametrize("value", ["0", "-1", "nan"])
+@pytest.mark.parametrize("variable", TIMEOUTS)
+def test_non_positive_timeouts_are_refused(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    """A timeout of 0 or -1 used to load and then make every health tick raise ValueError."""
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(SettingsError) as err:
+        load_settings()
+    message = str(err.value)
+    assert message.count("\n- ") == 1, "one error, for the one bad variable"
+    assert f"{variable}={value!r}" in message and "Fix it" in message
+    assert "greater than 0" in message or "finite number" in message
+
+
+def test_a_negative_rotation_grace_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PLATFORM_ROTATION_GRACE_SECONDS", "-1")
+    with pytest.raises(SettingsError, match="PLATFORM_ROTATION_GRACE_SECONDS='-1'"):
+        load_settings()
