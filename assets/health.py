@@ -12,8 +12,8 @@ from platform_defs.sensors.store_health import HEALTH_CHECK_NAME, evaluate_store
     asset=object_store,
     name=HEALTH_CHECK_NAME,
     description="Live health classification (UP, STARTING, NOT_READY, DEGRADED, READ_ONLY, "
-    "DOWN) from the store's health endpoints and an S3 canary under the reserved prefix. The "
-    "object_store_health sensor records it every tick without a run.",
+    "CREDENTIALS_INVALID, DOWN) from the store's health endpoints and an S3 canary under the "
+    "reserved prefix. The object_store_health sensor records it every tick without a run.",
 )
 def object_store_health(platform: PlatformResource) -> dg.AssetCheckResult:
     report = evaluate_store(platform)

@@ -20,6 +20,7 @@ from platform_defs.jobs import (
     platform_health,
     record_health_history,
     remediate_object_store,
+    reprovision_service_identities,
 )
 from platform_defs.k8s.defs import kubernetes_definitions
 from platform_defs.resources.platform import PlatformResource
@@ -50,6 +51,7 @@ defs = dg.Definitions.merge(
         jobs=[
             bootstrap_platform,
             remediate_object_store,
+            reprovision_service_identities,
             platform_health,
             record_health_history,
             iceberg_maintenance,
@@ -57,7 +59,9 @@ defs = dg.Definitions.merge(
         ],
         schedules=[platform_health_hourly, iceberg_maintenance_daily],
         sensors=[
-            build_store_health_sensor(settings, remediate_object_store),
+            build_store_health_sensor(
+                settings, remediate_object_store, reprovision_service_identities
+            ),
             build_store_metrics_sensor(settings),
             health_history_recorder,
             platform_run_failure_alert,

@@ -39,7 +39,14 @@ class StoreStartError(PlatformError):
 
 
 class StoreUnreachableError(PlatformError):
-    """The object store endpoint did not answer within the time allowed."""
+    """The object store endpoint did not answer within the time allowed.
+
+    `timed_out` tells a store that is slow (connected, no answer in time: load, or frozen)
+    from one that refused the connection or dropped it (not running)."""
+
+    def __init__(self, message: str, timed_out: bool = False) -> None:
+        super().__init__(message)
+        self.timed_out = timed_out
 
 
 class BucketError(StoreAnswerMixin, PlatformError):

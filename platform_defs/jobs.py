@@ -26,6 +26,15 @@ remediate_object_store = dg.define_asset_job(
     "manifests). Requested by the object_store_health sensor after repeated DOWN ticks.",
 )
 
+reprovision_service_identities = dg.define_asset_job(
+    name="reprovision_service_identities",
+    selection=dg.AssetSelection.assets("service_identities"),
+    executor_def=dg.in_process_executor,
+    description="Grant every service identity its keys and limits again (keys are kept). "
+    "Requested by the object_store_health sensor when the store refuses the canary's key while "
+    "root's works: a revoked or replaced key, which restarting the store cannot fix.",
+)
+
 platform_health = dg.define_asset_job(
     name="platform_health",
     # The duplicate-prefix check is reported by the Spark job itself, so it runs with it.

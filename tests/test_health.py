@@ -147,6 +147,18 @@ def test_remediation_backs_off_and_resets_on_up() -> None:
     assert fire, "after recovery, a new outage is remediated without waiting for the old backoff"
 
 
+def test_a_new_cause_is_remediated_without_the_old_causes_backoff() -> None:
+    """A store restarted for DOWN whose canary key is then refused gets its identities
+    re-provisioned at once; the restart's backoff applies to restarts only."""
+    settings = load_settings(health_down_after=1, remediation_backoff_seconds=300)
+    cursor, fired = advance(HealthCursor(), Status.DOWN, 1000.0, settings)
+    assert fired
+    cursor, fired = advance(cursor, Status.CREDENTIALS_INVALID, 1010.0, settings)
+    assert fired and cursor.remediated_status == "CREDENTIALS_INVALID"
+    cursor, fired = advance(cursor, Status.CREDENTIALS_INVALID, 1020.0, settings)
+    assert not fired, "the same cause backs off"
+
+
 # ---- the sensor against the real embedded store --------------------------------------------
 
 

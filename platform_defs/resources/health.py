@@ -4,32 +4,25 @@ Every probe has a short timeout and the first unanswered probe ends the tick, so
 costs one timeout, not one per probe. MinIO is classified from its own health endpoints and the
 headers it sets (see MinIO's health handlers); every backend also gets an S3 canary, because an
 endpoint that answers /health can still refuse writes.
+
+The canary's verdicts are causes, each with its own fix (see `canary.py`): a write that timed
+out is retried within the tick's deadline and is DEGRADED if it never completes; READ_ONLY is a
+write the server refused with an explicit answer while reads work; CREDENTIALS_INVALID is the
+canary's own key refused while root's works, fixed by re-provisioning that identity.
 """
 
 from __future__ import annotations
 
-import enum
 import time
 from dataclasses import dataclass, field
 
 import requests
 
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.errors import PlatformError
-from platform_defs.resources.s3 import CANARY_PREFIX, ObjectStore
+from platform_defs.resources.canary import run_canary
+from platform_defs.resources.verdicts import Remediation, Status
 
-
-class Status(enum.StrEnum):
-    UP = "UP"
-    STARTING = "STARTING"
-    NOT_READY = "NOT_READY"
-    DEGRADED = "DEGRADED"
-    READ_ONLY = "READ_ONLY"
-    DOWN = "DOWN"
-
-    @property
-    def healthy(self) -> bool:
-        return self is Status.UP
+__all__ = ["MINIO_PATHS", "HealthReport", "Probe", "Remediation", "Status", "check_store"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +43,8 @@ class HealthReport:
     latency_ms: float
     probes: list[Probe]
     canary_ok: bool | None
+    canary_attempts: int = 0
+    remediation: Remediation | None = None
 
     def metadata(self) -> dict[str, object]:
         out: dict[str, object] = {
@@ -57,6 +52,8 @@ class HealthReport:
             "detail": self.detail,
             "latency_ms": round(self.latency_ms, 2),
             "canary_ok": self.canary_ok,
+            "canary_attempts": self.canary_attempts,
+            "remediation": self.remediation.value if self.remediation else None,
         }
         for probe in self.probes:
             out[f"probe {probe.path}"] = probe.status_code if probe.status_code else "no answer"
@@ -107,8 +104,17 @@ def classify_minio(probes: list[Probe]) -> tuple[Status, str]:
     return Status.UP, "live, ready, write and read quorum"
 
 
-def check_store(endpoint: StoreEndpoint, bucket: str, timeout: float = 1.0) -> HealthReport:
-    """Probe and classify one store; bounded by roughly (probes + 3 canary calls) x timeout."""
+def check_store(
+    endpoint: StoreEndpoint,
+    bucket: str,
+    timeout: float = 1.0,
+    deadline: float = 5.0,
+    root: StoreEndpoint | None = None,
+) -> HealthReport:
+    """Probe and classify one store as `endpoint`'s identity (the canary); `root`, when given,
+    tells a revoked canary key from a store that refuses everyone. Bounded by the probes'
+    timeouts plus the canary's `deadline` (PLATFORM_HEALTH_CANARY_DEADLINE_SECONDS) plus one
+    attempt."""
     t0 = time.monotonic()
     verify: str | bool = str(endpoint.ca_bundle) if endpoint.ca_bundle else True
     probes: list[Probe] = []
@@ -121,9 +127,20 @@ def check_store(endpoint: StoreEndpoint, bucket: str, timeout: float = 1.0) -> H
     else:
         status, detail = _probe_generic(endpoint, timeout, verify, probes)
     canary_ok: bool | None = None
+    attempts = 0
+    remediation = None
     if status in (Status.UP, Status.DEGRADED):
-        status, detail, canary_ok = _canary(endpoint, bucket, timeout, status, detail)
-    return HealthReport(status, detail, (time.monotonic() - t0) * 1000, probes, canary_ok)
+        verdict = run_canary(endpoint, bucket, timeout, deadline, root)
+        attempts, remediation, canary_ok = verdict.attempts, verdict.remediation, verdict.ok
+        if verdict.status is Status.UP:
+            detail = f"{detail}; {verdict.detail}"  # a DEGRADED probe stays DEGRADED
+        else:
+            status, detail = verdict.status, verdict.detail
+    if status is Status.DOWN:
+        remediation = Remediation.RESTART_STORE
+    return HealthReport(
+        status, detail, (time.monotonic() - t0) * 1000, probes, canary_ok, attempts, remediation
+    )
 
 
 def _probe_generic(
@@ -139,23 +156,3 @@ def _probe_generic(
     if path == "/healthz" and first.status_code != 200:
         return Status.NOT_READY, f"/healthz answered {first.status_code}"
     return Status.UP, f"{path} answered {first.status_code}"
-
-
-def _canary(
-    endpoint: StoreEndpoint, bucket: str, timeout: float, status: Status, detail: str
-) -> tuple[Status, str, bool]:
-    store = ObjectStore(endpoint, timeout=timeout, retries=0)
-    try:
-        result = store.object_canary(bucket)
-    except PlatformError as exc:
-        first_line = str(exc).splitlines()[0][:200]
-        try:
-            exists = store.bucket_exists(bucket, prefix=CANARY_PREFIX)
-        except PlatformError:
-            return Status.DOWN, f"S3 canary failed and reads fail too: {first_line}", False
-        if not exists:
-            return Status.NOT_READY, f"bucket {bucket} does not exist (materialize it)", False
-        return Status.READ_ONLY, f"reads work but the canary write failed: {first_line}", False
-    if not result.ok:
-        return Status.DEGRADED, result.detail, False
-    return status, f"{detail}; canary {result.latency_ms:.0f} ms", True

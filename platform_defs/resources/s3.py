@@ -74,10 +74,21 @@ def pool_manager(
     ctx = ssl.create_default_context(cafile=str(endpoint.ca_bundle)) if endpoint.ca_bundle else None
     return urllib3.PoolManager(
         timeout=urllib3.Timeout(connect=timeout, read=read_timeout or timeout),
-        retries=urllib3.Retry(total=retries, backoff_factor=0.2, status_forcelist=[503]),
+        # With no retries a 503 must reach the caller as the store's answer (its S3 error code
+        # says whether writes are refused), not as urllib3's "too many 503 responses".
+        retries=urllib3.Retry(
+            total=retries, backoff_factor=0.2, status_forcelist=[503] if retries else []
+        ),
         maxsize=pool_size,
         ssl_context=ctx,
     )
+
+
+def _is_timeout(exc: BaseException) -> bool:
+    """A request that connected (or tried to) and got no answer in time, as opposed to a
+    refused or dropped connection; urllib3 wraps it in MaxRetryError once retries run out."""
+    reason = exc.reason if isinstance(exc, urllib3.exceptions.MaxRetryError) else exc
+    return isinstance(reason, urllib3.exceptions.TimeoutError | TimeoutError)
 
 
 class ObjectStore:
@@ -126,7 +137,8 @@ class ObjectStore:
             raise StoreUnreachableError(
                 f"The object store at {self.endpoint.url} did not answer while trying to {what} "
                 f"({type(exc).__name__}). Is it running? For the embedded store run `make run`; "
-                "otherwise check PLATFORM_S3_ENDPOINT and the network path to it."
+                "otherwise check PLATFORM_S3_ENDPOINT and the network path to it.",
+                timed_out=_is_timeout(exc),
             ) from None
 
     def wait_ready(self, seconds: float) -> float:
@@ -260,6 +272,31 @@ class ObjectStore:
         if body != payload:
             return CanaryResult(False, latency, "canary object read back with different content")
         return CanaryResult(True, latency, "put/get/delete ok")
+
+    def sweep_prefix(
+        self, bucket: str, prefix: str, older_than: datetime, limit: int, budget_seconds: float
+    ) -> int:
+        """Permanently delete up to `limit` object versions under `prefix` last modified
+        before `older_than`, stopping once `budget_seconds` have passed (a health tick calls
+        it for the canary's prefix: timed-out canary writes that landed after all)."""
+        end = time.monotonic() + budget_seconds
+        listing = self.client.list_objects(
+            bucket, prefix=prefix, recursive=True, include_version=True
+        )
+        found = self.call(f"list {bucket}/{prefix}", lambda: list(itertools.islice(listing, 200)))
+        stale = [o for o in found if o.last_modified is not None and o.last_modified < older_than]
+        removed = 0
+        for obj in stale[:limit]:
+            if time.monotonic() > end:
+                break
+            self.call(
+                f"delete {bucket}/{obj.object_name}",
+                functools.partial(
+                    self.client.remove_object, bucket, obj.object_name, obj.version_id
+                ),
+            )
+            removed += 1
+        return removed
 
     def bucket_canary(self, run_started: datetime | None = None) -> CanaryResult:
         """Create and remove a throw-away bucket: proves the identity can administer the store.

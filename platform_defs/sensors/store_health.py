@@ -1,24 +1,30 @@
-"""Object-store health sensor: classify the store every tick, record it, remediate on DOWN.
+"""Object-store health sensor: classify the store every tick, record it, remediate per cause.
 
 Each tick records an `AssetObservation` and an `object_store_health` check evaluation on
 `object_store` without launching a run, so the UI shows a health timeline. After
-`health_down_after` consecutive DOWN ticks it requests one remediation run (re-provision the
-store) and then backs off, doubling the gap while the store stays down, so a store that cannot
-come back does not cause a storm of runs. The counters live in the sensor cursor.
+`health_down_after` consecutive ticks with the same remediable verdict it requests one run of
+that verdict's remediation, then backs off, doubling the gap while the problem stays, so a store
+that cannot come back does not cause a storm of runs. The remediation fits the cause: DOWN
+restarts / re-provisions the store (`remediate_object_store`); CREDENTIALS_INVALID (the canary's
+key refused while root's works) re-provisions the service identities
+(`reprovision_service_identities`), because restarting a store cannot fix a key. The counters
+live in the sensor cursor.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 
 import dagster as dg
 
+from platform_defs import identities
 from platform_defs.errors import IdentityError, PlatformError
 from platform_defs.identities import CANARY
+from platform_defs.jobs import reprovision_service_identities
 from platform_defs.resources.alerts import send_alert
-from platform_defs.resources.health import HealthReport, Status, check_store
+from platform_defs.resources.health import HealthReport, Remediation, Status, check_store
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
 
@@ -27,12 +33,16 @@ HEALTH_CHECK_NAME = "object_store_health"
 MAX_BACKOFF_SECONDS = 3600
 
 
+REMEDIABLE = frozenset({Status.DOWN, Status.CREDENTIALS_INVALID})
+
+
 @dataclass
 class HealthCursor:
-    consecutive_down: int = 0
+    consecutive_down: int = 0  # ticks in a row with the same remediable verdict (see REMEDIABLE)
     last_status: str = ""
     last_remediation: float = 0.0
     backoff_seconds: float = 0.0
+    remediated_status: str = ""  # the verdict the last remediation was for
 
     @classmethod
     def parse(cls, raw: str | None) -> HealthCursor:
@@ -48,22 +58,29 @@ class HealthCursor:
 def advance(
     cursor: HealthCursor, status: Status, now: float, settings: PlatformSettings
 ) -> tuple[HealthCursor, bool]:
-    """The next cursor, and whether this tick should request a remediation run."""
+    """The next cursor, and whether this tick should request a remediation run.
+
+    The backoff belongs to one cause: after a store restart, a key that is then refused is a
+    new problem and gets its own remediation without waiting out the restart's backoff.
+    """
     nxt = HealthCursor(**asdict(cursor))
     nxt.last_status = status.value
-    if status is not Status.DOWN:
+    if status not in REMEDIABLE:
         nxt.consecutive_down = 0
         if status is Status.UP:
             nxt.backoff_seconds = 0.0
         return nxt, False
-    nxt.consecutive_down += 1
+    same = cursor.last_status == status.value
+    nxt.consecutive_down = cursor.consecutive_down + 1 if same else 1
     if nxt.consecutive_down < settings.health_down_after:
         return nxt, False
-    if cursor.last_remediation and now - cursor.last_remediation < cursor.backoff_seconds:
+    backoff = cursor.backoff_seconds if cursor.remediated_status == status.value else 0.0
+    if backoff and now - cursor.last_remediation < backoff:
         return nxt, False
     nxt.last_remediation = now
+    nxt.remediated_status = status.value
     base = float(settings.remediation_backoff_seconds)
-    nxt.backoff_seconds = min(cursor.backoff_seconds * 2 or base, MAX_BACKOFF_SECONDS)
+    nxt.backoff_seconds = min(backoff * 2 or base, MAX_BACKOFF_SECONDS)
     return nxt, True
 
 
@@ -72,14 +89,28 @@ def evaluate_store(platform: PlatformResource) -> HealthReport:
     settings = platform.settings()
     t0 = time.monotonic()
     try:
-        endpoint = platform.service_endpoint(CANARY)  # the canary never runs as root
+        root = platform.endpoint()  # only to tell a revoked canary key from a locked-out store
+        endpoint = replace(root, credentials=identities.load(settings, CANARY))
     except IdentityError as exc:  # the store may be fine; its canary identity is not there yet
         detail = str(exc).splitlines()[0]
         return HealthReport(Status.NOT_READY, detail, (time.monotonic() - t0) * 1000, [], None)
     except PlatformError as exc:
         detail = str(exc).splitlines()[0]
-        return HealthReport(Status.DOWN, detail, (time.monotonic() - t0) * 1000, [], None)
-    return check_store(endpoint, settings.bucket, timeout=settings.health_probe_timeout_seconds)
+        return HealthReport(
+            Status.DOWN,
+            detail,
+            (time.monotonic() - t0) * 1000,
+            [],
+            None,
+            remediation=Remediation.RESTART_STORE,
+        )
+    return check_store(  # the canary never runs as root
+        endpoint,
+        settings.bucket,
+        timeout=settings.health_probe_timeout_seconds,
+        deadline=settings.health_canary_deadline_seconds,
+        root=root,
+    )
 
 
 def health_events(report: HealthReport) -> list[dg.AssetObservation | dg.AssetCheckEvaluation]:
@@ -102,15 +133,24 @@ def health_events(report: HealthReport) -> list[dg.AssetObservation | dg.AssetCh
 
 
 def build_store_health_sensor(
-    settings: PlatformSettings, remediation_job: dg.UnresolvedAssetJobDefinition
+    settings: PlatformSettings,
+    remediation_job: dg.UnresolvedAssetJobDefinition,
+    identities_job: dg.UnresolvedAssetJobDefinition = reprovision_service_identities,
 ) -> dg.SensorDefinition:
+    jobs = {
+        Remediation.RESTART_STORE: remediation_job,
+        Remediation.REPROVISION_IDENTITIES: identities_job,
+    }
+
     @dg.sensor(
         name="object_store_health",
-        job=remediation_job,
+        jobs=list(jobs.values()),
         minimum_interval_seconds=settings.health_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Classifies the object store (UP, STARTING, NOT_READY, DEGRADED, READ_ONLY, "
-        "DOWN) every tick and requests a remediation run after repeated DOWN ticks.",
+        "CREDENTIALS_INVALID, DOWN) every tick; after repeated DOWN ticks requests a store "
+        "remediation run, after repeated CREDENTIALS_INVALID ticks a re-provisioning of the "
+        "service identities.",
     )
     def object_store_health(
         context: dg.SensorEvaluationContext, platform: PlatformResource
@@ -123,18 +163,23 @@ def build_store_health_sensor(
             f"object store {report.status.value} ({report.latency_ms:.0f} ms): {report.detail}"
         )
         run_requests = []
-        if remediate:
+        if remediate and report.remediation is None:
+            context.log.warning(f"no remediation can fix this; {report.detail}")
+        elif remediate and report.remediation is not None:
+            job = jobs[report.remediation]
             summary = (
-                f"object store DOWN for {cursor.consecutive_down} ticks: {report.detail}; "
-                f"requesting a remediation run (next one no sooner than {cursor.backoff_seconds:.0f} s)"
+                f"object store {report.status.value} for {cursor.consecutive_down} ticks: "
+                f"{report.detail}; requesting a {job.name} run (next one no sooner than "
+                f"{cursor.backoff_seconds:.0f} s)"
             )
             context.log.warning(summary)
             send_alert(platform.settings().alert_webhook_url, "remediation_requested", summary)
             run_requests.append(
                 dg.RunRequest(
-                    run_key=f"remediate-{int(cursor.last_remediation)}",
+                    run_key=f"remediate-{report.remediation.value}-{int(cursor.last_remediation)}",
+                    job_name=job.name,
                     tags={
-                        "platform/remediation": "object_store",
+                        "platform/remediation": report.remediation.value,
                         "platform/status": report.status.value,
                     },
                 )

@@ -142,8 +142,9 @@ def refuse_missing_generated_file(
     be the same takeover as configuring other keys."""
     kept = f"; its identities file {s3_config} still holds them" if record.keys else ""
     return CredentialsError(
-        f"The generated root credentials file {settings.generated_credentials_file} is missing, "
-        f"but the embedded object store at {data_dir} exists and was created with root keys"
+        f"The generated root credentials file {settings.generated_credentials_file} "
+        f"is missing, but the embedded object store at {data_dir} exists and was created with "
+        "root keys"
         f"{kept}. Nothing was started or changed. Put the file back from a backup of the "
         "credentials directory, or run `make reset` to start over, which deletes the store's "
         "data, the Iceberg catalog and the generated credentials."
