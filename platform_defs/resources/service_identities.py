@@ -8,7 +8,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from platform_defs import identities
+from platform_defs import identities, rotation
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError
@@ -51,10 +51,13 @@ def ensure(settings: PlatformSettings, root: StoreEndpoint) -> tuple[str, list[P
     """Every role exists at the store with the keys in its credentials file.
 
     Existing keys are re-granted (the policy is re-applied, so drift is repaired) and kept, so
-    re-materializing never changes what clients hold; missing ones are generated. Without an
+    re-materializing never changes what clients hold; missing ones are generated. The keys are
+    published the way rotation publishes them (the target's distributor: the 0600 file, and on
+    Kubernetes also the identity's own Secret, which the Spark pod reads instead of root's). Without an
     admin (an external store that is not MinIO) the files must already exist and work.
     """
     adm = admin(settings, root)
+    distributor = rotation.distributor_for(settings)
     out = []
     for role in identities.ROLES:
         path = identities.credentials_file(settings, role.name)
@@ -68,7 +71,7 @@ def ensure(settings: PlatformSettings, root: StoreEndpoint) -> tuple[str, list[P
                 else identities.load(settings, role.name)
             )
             adm.grant(role, creds)
-            identities.save(settings, role.name, creds)
+            distributor.publish(role.name, creds)
         wait_accepted(root, creds, role.name)
         out.append(Provisioned(role, creds.access_key, created))
     return (adm.kind if adm else "operator-managed"), out
