@@ -52,8 +52,8 @@ test: setup scan-secrets lint typecheck validate pytest e2e ## Lint, types, defi
 jars-hadoop: setup
 	$(PY) -m platform_defs.spark.jars fetch --group hadoop
 
-scan-secrets: setup ## Fail on committed keys, certificates or credentials (platform_defs/secret_scan.py)
-	$(PY) -m platform_defs.secret_scan .
+scan-secrets: setup ## Fail on committed keys, certificates or credentials (detect-secrets, tools/secret_scan.py)
+	$(PY) -m tools.secret_scan .
 
 lint: setup
 	$(VENV)/bin/ruff format --check .
