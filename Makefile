@@ -55,9 +55,12 @@ jars-hadoop: setup
 scan-secrets: setup ## Fail on committed keys, certificates or credentials (detect-secrets, tools/secret_scan.py)
 	$(PY) -m tools.secret_scan .
 
+# lint-imports: the import-linter contracts in pyproject.toml (layers, no cycles, the runtime
+# never imports tools/tests/bench). No cache: a stale one can hide an import just added.
 lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: setup
 	$(VENV)/bin/mypy

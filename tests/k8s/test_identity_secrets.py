@@ -146,7 +146,8 @@ def test_service_identities_step_writes_a_secret_per_identity(
     monkeypatch.setattr(provisioning, "wait_accepted", lambda endpoint, creds, name: None)
     settings = load_settings()
     root = StoreEndpoint("http://127.0.0.1:9", Credentials("root-stand-in", "x" * 40))
-    kind, done = provisioning.ensure(settings, root)
+    publish = distributor_for(settings).publish
+    kind, done = provisioning.ensure(settings, root, publish=publish)
 
     assert kind == "minio-admin-api (stand-in)"
     assert [g[0] for g in granted] == list(identities.ROLE_NAMES)

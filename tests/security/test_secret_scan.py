@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_defs.k8s import tls
+from platform_defs import tls
 from tests.test_credentials import guide_sample_secret
 from tools import secret_scan
 

@@ -11,11 +11,12 @@ import pytest
 from assets.spark_jobs.context import launch_env, launch_extras
 from assets.spark_jobs.inventory import prefix_of, summarize
 from assets.spark_jobs.maintenance import MaintenanceParams
+from platform_defs.catalog_uri import mask_uri
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError, JavaError, SettingsError, SparkJarsError
 from platform_defs.spark import jars
-from platform_defs.spark.conf import build_spark_setup, jdbc_target, mask_uri
+from platform_defs.spark.conf import build_spark_setup, jdbc_target
 from platform_defs.spark.java import check_java, parse_major
 from platform_defs.spark.tls import TRUSTSTORE_PASSWORD, truststore_for
 from tests.warehouse.conftest import make_settings
