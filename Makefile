@@ -52,12 +52,15 @@ test: setup scan-secrets lint typecheck validate pytest e2e ## Lint, types, defi
 jars-hadoop: setup
 	$(PY) -m platform_defs.spark.jars fetch --group hadoop
 
-scan-secrets: setup ## Fail on committed keys, certificates or credentials (platform_defs/secret_scan.py)
-	$(PY) -m platform_defs.secret_scan .
+scan-secrets: setup ## Fail on committed keys, certificates or credentials (detect-secrets, tools/secret_scan.py)
+	$(PY) -m tools.secret_scan .
 
+# lint-imports: the import-linter contracts in pyproject.toml (layers, no cycles, the runtime
+# never imports tools/tests/bench). No cache: a stale one can hide an import just added.
 lint: setup
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports --no-cache
 
 typecheck: setup
 	$(VENV)/bin/mypy

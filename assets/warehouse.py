@@ -18,13 +18,13 @@ from assets.spark_jobs.context import launch_command, launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
 from assets.storage import datalake_bucket
 from platform_defs import identities
+from platform_defs.catalog_uri import mask_uri, sqlalchemy_catalog_uri
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.probe import read_in_subprocess
 from platform_defs.identities import ANALYST, SPARK
 from platform_defs.resources.k8s_pipes import K8sPipesResource
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
 
 NAMESPACES = ("raw", "curated", "ops")
 TAGS = {"domain": "warehouse"}

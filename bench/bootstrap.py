@@ -85,7 +85,7 @@ def run_job(env: dict[str, str]) -> float:
 def one_repeat(samples: Samples) -> None:
     from platform_defs.resources.local_store import LocalStore
     from platform_defs.settings import load_settings
-    from tests.s3_servers import free_port
+    from tools.local_servers import free_port
 
     with scratch("bootstrap") as tmp:
         s3_port, console_port = free_port(), free_port()

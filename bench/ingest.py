@@ -172,8 +172,7 @@ def one_size(
 
 
 def run(args: argparse.Namespace) -> list[Result]:
-    from tests.s3_servers import local_store_server
-    from tests.warehouse.conftest import make_bucket
+    from tools.local_servers import local_store_server, make_bucket
 
     n = repeats(args, 3)
     sizes = [0.25] if args.quick else list(args.sizes_gib)

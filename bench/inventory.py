@@ -60,8 +60,7 @@ def bare_listing(client: Minio) -> int:
 
 def run(args: argparse.Namespace) -> list[Result]:
     from platform_defs.resources.s3 import ObjectStore
-    from tests.s3_servers import local_store_server
-    from tests.warehouse.conftest import make_bucket
+    from tools.local_servers import local_store_server, make_bucket
 
     n = repeats(args, 3)
     sizes = [1000] if args.quick else sorted(args.objects)

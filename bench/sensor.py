@@ -35,7 +35,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     import dagster as dg
     import requests
 
-    from tests.s3_servers import free_port
+    from tools.local_servers import free_port
 
     ticks_n = 20 if args.quick else 100
     outages_n = repeats(args, 3)

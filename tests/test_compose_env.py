@@ -33,7 +33,7 @@ def test_generates_every_credential_once(tmp_path: Path) -> None:
 
 def test_keeps_existing_values_and_lines(tmp_path: Path) -> None:
     env_file = tmp_path / ".env"
-    mine = "Kp3sV9xQ2mW7zL4tR8nB"  # secret-scan: allow
+    mine = "Kp3sV9xQ2mW7zL4tR8nB"  # pragma: allowlist secret
     env_file.write_text(f"# mine\nPLATFORM_BUCKET=lake\nDAGSTER_POSTGRES_PASSWORD={mine}\n")
     env_file.chmod(0o644)
     generated = compose_env.ensure_env(env_file)
@@ -69,7 +69,10 @@ def test_replaces_the_example_placeholders_in_place(tmp_path: Path) -> None:
         ("DAGSTER_POSTGRES_PASSWORD=short", "needs at least"),
         ("CATALOG_POSTGRES_PASSWORD=minioadmin", "publicly known"),
         ("CATALOG_POSTGRES_PASSWORD=p@ss/word:with-uri-chars", "not a usable value"),
-        ("PLATFORM_S3_ACCESS_KEY=sameval123\nPLATFORM_S3_SECRET_KEY=sameval123", "equals"),
+        (
+            "PLATFORM_S3_ACCESS_KEY=sameval123\nPLATFORM_S3_SECRET_KEY=sameval123",  # pragma: allowlist secret
+            "equals",
+        ),
     ],
 )
 def test_refuses_values_the_platform_would_refuse(tmp_path: Path, line: str, fragment: str) -> None:

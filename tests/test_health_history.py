@@ -6,6 +6,7 @@ import dagster as dg
 import pytest
 
 from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import PlatformError
 from platform_defs.iceberg import health_table
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.resources.metrics import parse_prometheus
@@ -35,6 +36,16 @@ def test_minio_metrics_are_parsed_and_summed() -> None:
     assert values["usage_objects"] == 42 and values["usage_total_bytes"] == 1234567
     assert values["nodes_online"] == 4, "summed over label sets"
     assert values["drives_offline"] == 0 and "minio_node_process_uptime_seconds" not in values
+
+
+def test_metrics_that_are_not_prometheus_text_are_one_clear_error() -> None:
+    """An HTML login page or a proxy's error text where the exposition should be: said once,
+    with where it came from, instead of silently recording nothing."""
+    with pytest.raises(PlatformError) as err:
+        parse_prometheus("<html><body>Sign in</body></html>\n", source="http://x/minio/v2")
+    message = str(err.value)
+    assert "http://x/minio/v2" in message and "Prometheus text" in message
+    assert "MINIO_PROMETHEUS_AUTH_TYPE" in message
 
 
 @pytest.mark.slow

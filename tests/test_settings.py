@@ -70,7 +70,7 @@ def test_inconsistent_combinations(
 
 
 def test_dotenv_file_is_read(tmp_path: Path) -> None:
-    (tmp_path / ".env").write_text("PLATFORM_BUCKET=lake-from-dotenv\n")
+    (tmp_path / ".env").write_text("PLATFORM_BUCKET=lake-from-dotenv\n")  # pragma: allowlist secret
     assert load_settings().bucket == "lake-from-dotenv"
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING
 
+from platform_defs.catalog_uri import mask_uri, sqlalchemy_catalog_uri
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
 from platform_defs.settings import PlatformSettings
-from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
 
 if TYPE_CHECKING:
     import duckdb

@@ -63,18 +63,6 @@ def _secret_refs(obj: Obj) -> dict[str, tuple[str, str]]:
     return refs
 
 
-def root_secret_name(cluster: Cluster, namespace: str, name: str) -> str:
-    """The Secret MinIO's pods read their root user from (its name carries kustomize's hash)."""
-    obj = workload(cluster, namespace, name)
-    refs = _secret_refs(obj) if obj else {}
-    if _ENV_KEYS[0] not in refs:
-        raise StoreUnreachableError(
-            f"MinIO ({name}) in namespace {namespace} of context '{cluster.context}' reads its "
-            "root user from no Secret. Materialize `object_store` first."
-        )
-    return refs[_ENV_KEYS[0]][0]
-
-
 def root_credentials(cluster: Cluster, namespace: str, name: str) -> Credentials:
     """MinIO's root credentials from the Secret its pods read, validated like any others."""
     obj = workload(cluster, namespace, name)

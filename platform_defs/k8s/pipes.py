@@ -3,8 +3,9 @@
 Why a pod per Spark step: the driver needs Java and gigabytes of memory that the run pod does
 not, and a crash there must not take the run worker with it. The pod runs in the data
 namespace with the label the prod NetworkPolicy admits (`lakehouse.platform/s3-client`), talks
-to MinIO through the Service, and reads the root credentials from the same Secret as MinIO
-(secretKeyRef, so the values never pass through Dagster). `pod_wait_timeout` is always set:
+to MinIO through the Service, and reads the `spark` identity's keys from that identity's own
+Secret (`platform_defs.k8s.identity_secrets`; secretKeyRef, so the values never pass through
+Dagster). Never MinIO's root Secret: root only provisions, exactly as on the local target. `pod_wait_timeout` is always set:
 the library's default is a day.
 """
 
@@ -16,6 +17,7 @@ from typing import Any
 import dagster as dg
 from dagster_k8s import PipesK8sClient
 
+from platform_defs.k8s import identity_secrets
 from platform_defs.k8s.cluster import running_in_cluster
 from platform_defs.settings import PlatformSettings
 
@@ -43,7 +45,8 @@ def pipes_client(settings: PlatformSettings) -> PipesK8sClient:
 def spark_pod_spec(
     settings: PlatformSettings, *, secret_name: str, memory: str = "4Gi", cpu: str = "2"
 ) -> dict[str, Any]:
-    """The pod spec the Spark step runs with (the first container gets image and command)."""
+    """The pod spec the Spark step runs with (the first container gets image and command);
+    `secret_name` is the spark identity's Secret (`KubernetesTarget.pod_endpoint`)."""
     env: list[dict[str, Any]] = [
         {"name": "PLATFORM_TARGET", "value": "kubernetes"},
         {"name": "PLATFORM_K8S_STORE_ACCESS", "value": "service"},
@@ -53,8 +56,8 @@ def spark_pod_spec(
     # The names the Spark job reads (assets/spark_jobs/context.py); the endpoint (the Service
     # URL) travels in the Pipes extras.
     for name, key in (
-        ("PLATFORM_S3_ACCESS_KEY", "root-user"),
-        ("PLATFORM_S3_SECRET_KEY", "root-password"),
+        ("PLATFORM_S3_ACCESS_KEY", identity_secrets.ACCESS_KEY),
+        ("PLATFORM_S3_SECRET_KEY", identity_secrets.SECRET_KEY),
     ):
         env.append({"name": name, "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}}})
     return {

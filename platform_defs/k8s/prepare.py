@@ -19,10 +19,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platform_defs import credentials
+from platform_defs import credentials, tls
 from platform_defs.credentials import Credentials
 from platform_defs.errors import ManifestError, PlatformError
-from platform_defs.k8s import htpasswd, tls
+from platform_defs.k8s import htpasswd
 
 API_HOST = "minio.ml-platform.local"
 CONSOLE_HOST = "minio-console.ml-platform.local"

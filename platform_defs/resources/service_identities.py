@@ -6,6 +6,7 @@ Kept out of the asset module so the rotation job and the tests use the same code
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from platform_defs import identities
@@ -19,6 +20,9 @@ from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings
 
 SETTLE_SECONDS = 15.0
+# Where an identity's keys go once granted: `CredentialDistributor.publish` of the target
+# (platform_defs.rotation.distributor_for), passed in so this module needs no target code.
+Publish = Callable[[str, Credentials], None]
 
 
 @dataclass(frozen=True)
@@ -47,11 +51,16 @@ def wait_accepted(endpoint: StoreEndpoint, creds: Credentials, name: str) -> Non
         time.sleep(0.1)
 
 
-def ensure(settings: PlatformSettings, root: StoreEndpoint) -> tuple[str, list[Provisioned]]:
+def ensure(
+    settings: PlatformSettings, root: StoreEndpoint, *, publish: Publish
+) -> tuple[str, list[Provisioned]]:
     """Every role exists at the store with the keys in its credentials file.
 
     Existing keys are re-granted (the policy is re-applied, so drift is repaired) and kept, so
-    re-materializing never changes what clients hold; missing ones are generated. Without an
+    re-materializing never changes what clients hold; missing ones are generated. The keys are
+    published the way rotation publishes them (`publish`, the target's distributor: the 0600
+    file, and on Kubernetes also the identity's own Secret, which the Spark pod reads instead
+    of root's). Without an
     admin (an external store that is not MinIO) the files must already exist and work.
     """
     adm = admin(settings, root)
@@ -68,7 +77,7 @@ def ensure(settings: PlatformSettings, root: StoreEndpoint) -> tuple[str, list[P
                 else identities.load(settings, role.name)
             )
             adm.grant(role, creds)
-            identities.save(settings, role.name, creds)
+            publish(role.name, creds)
         wait_accepted(root, creds, role.name)
         out.append(Provisioned(role, creds.access_key, created))
     return (adm.kind if adm else "operator-managed"), out

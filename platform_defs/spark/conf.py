@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import unquote, urlparse
 
+from platform_defs.catalog_uri import mask_uri
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
 from platform_defs.settings import PlatformSettings
@@ -57,20 +58,6 @@ class JdbcTarget:
     url: str
     user: str | None = None
     password: str | None = field(default=None, repr=False)
-
-
-def mask_uri(uri: str) -> str:
-    """`uri` with any password replaced by ***, for error messages and logs."""
-    parsed = urlparse(uri)
-    if parsed.password is None:
-        return uri
-    netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@", 1)
-    return parsed._replace(netloc=netloc).geturl()
-
-
-def sqlalchemy_catalog_uri(settings: PlatformSettings) -> str:
-    """The catalog database in SQLAlchemy form, as pyiceberg's SqlCatalog takes it."""
-    return settings.catalog_uri or f"sqlite:///{settings.catalog_db_path}"
 
 
 def jdbc_target(settings: PlatformSettings) -> JdbcTarget:

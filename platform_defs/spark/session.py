@@ -11,6 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from platform_defs.catalog_uri import mask_uri
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import (
     CatalogError,
@@ -21,7 +22,7 @@ from platform_defs.errors import (
 from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
-from platform_defs.spark.conf import SparkSetup, build_spark_setup, mask_uri
+from platform_defs.spark.conf import SparkSetup, build_spark_setup
 from platform_defs.spark.java import check_java
 from platform_defs.spark.tls import truststore_for
 

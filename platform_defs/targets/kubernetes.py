@@ -16,7 +16,18 @@ from pathlib import Path
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import ManifestError, RolloutError, SettingsError
-from platform_defs.k8s import apply, diagnose, drift, live, portforward, prepare, render, rollout
+from platform_defs.identities import SPARK
+from platform_defs.k8s import (
+    apply,
+    diagnose,
+    drift,
+    identity_secrets,
+    live,
+    portforward,
+    prepare,
+    render,
+    rollout,
+)
 from platform_defs.k8s.cluster import Cluster, ClusterTarget, connect, running_in_cluster
 from platform_defs.k8s.render import Document
 from platform_defs.settings import PlatformSettings
@@ -167,10 +178,10 @@ class KubernetesTarget:
         return StoreEndpoint(url, creds, s.s3_region, ca, console, backend="minio")
 
     def pod_endpoint(self) -> tuple[StoreEndpoint, str]:
-        """What a pod in the namespace uses: the Service URL, and the root Secret's name (the pod
-        reads the keys itself through secretKeyRef; they never pass through Dagster)."""
-        cluster = self.cluster()
-        secret = live.root_secret_name(cluster, self.settings.namespace, SERVICE)
+        """What the Spark step's pod uses: the Service URL, and the `spark` identity's Secret
+        (never root's; the pod reads the keys itself through secretKeyRef, so they never pass
+        through Dagster)."""
+        secret = identity_secrets.require(self.cluster(), self.settings.namespace, SPARK)
         placeholder = Credentials("from-secret", "from-secret-ref")
         endpoint = StoreEndpoint(
             self.service_url, placeholder, self.settings.s3_region, None, None, "minio"

@@ -270,7 +270,7 @@ def _discovery(path: str) -> Obj | None:
             "major": "1",
             "minor": "33",
             "gitVersion": "v1.33.1",
-            "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",
+            "gitCommit": "8adc0f041b8e7ad1d30e29cc59c6ae7a15e19828",  # pragma: allowlist secret
             "gitTreeState": "clean",
             "buildDate": "2025-05-15T08:19:08Z",
             "goVersion": "go1.24.2",

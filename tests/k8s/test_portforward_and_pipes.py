@@ -67,7 +67,7 @@ def test_port_forward_failure_is_explained(tmp_path: Path) -> None:
 
 def test_spark_pod_body_is_valid_for_dagster_k8s() -> None:
     settings = load_settings(target="kubernetes")
-    spec = pipes.spark_pod_spec(settings, secret_name="iceberg-minio-5km2fktckb")
+    spec = pipes.spark_pod_spec(settings, secret_name="iceberg-minio-spark")
     pod = build_pod_body(
         "spark-step",
         "lakehouse-platform:0.1.0",
@@ -82,9 +82,9 @@ def test_spark_pod_body_is_valid_for_dagster_k8s() -> None:
     # The names assets/spark_jobs/context.py reads; the endpoint travels in the Pipes extras.
     from assets.spark_jobs.context import ACCESS_KEY_ENV, SECRET_KEY_ENV
 
-    for name, key in ((ACCESS_KEY_ENV, "root-user"), (SECRET_KEY_ENV, "root-password")):
+    for name, key in ((ACCESS_KEY_ENV, "access-key"), (SECRET_KEY_ENV, "secret-key")):
         ref = env[name].value_from.secret_key_ref
-        assert (ref.name, ref.key) == ("iceberg-minio-5km2fktckb", key)
+        assert (ref.name, ref.key) == ("iceberg-minio-spark", key)
         assert env[name].value is None, "the keys never pass through Dagster"
     assert env["AWS_REQUEST_CHECKSUM_CALCULATION"].value == "when_required"
     assert pod.spec.restart_policy == "Never"

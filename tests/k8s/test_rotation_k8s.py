@@ -1,8 +1,11 @@
 """Root-key rotation on the kubernetes target, against the API stand-in: new keys reach a new
 Secret (new content hash), the workload is re-pointed at it (so Kubernetes rolls it), and the
-platform reads the new keys back from what the pods reference."""
+platform reads the new keys back from what the pods reference. A service identity's rotation
+updates that identity's own Secret."""
 
 from __future__ import annotations
+
+import base64
 
 import pytest
 
@@ -45,7 +48,33 @@ def test_root_rotation_rolls_minio_onto_a_new_secret(
     assert after == new and after != before
 
 
-def test_service_identities_are_refused_with_a_reason(k8s_env: dict[str, str]) -> None:
+def test_spark_rotation_updates_its_secret_and_restarts_nothing(
+    k8s_env: dict[str, str], fake: FakeApiServer
+) -> None:
+    """Spark pods are started per step and read their Secret at start, so publishing the new
+    keys is the whole switch: MinIO's pod template must not change (no rollout of the store)."""
+    settings = load_settings()
+    fake.status_script[DEPLOYMENT] = [READY]
+    KubernetesTarget(settings).ensure_store()
+    distributor = distributor_for(settings)
+    old = credentials.generate("analytics-spark")
+    distributor.publish(identities.SPARK, old)
+    path = "/api/v1/namespaces/analytics/secrets/iceberg-minio-spark"
+    before = fake.objects[path]["metadata"]["resourceVersion"]
+
+    new = credentials.generate("analytics-spark")
+    distributor.publish(identities.SPARK, new)
+    distributor.restart_consumers(identities.SPARK)
+
+    secret = fake.objects[path]
+    assert secret["metadata"]["resourceVersion"] != before
+    assert base64.b64decode(secret["data"]["access-key"]).decode() == new.access_key
+    assert base64.b64decode(secret["data"]["secret-key"]).decode() == new.secret_key
+    assert identities.load(settings, identities.SPARK) == new
+    assert fake.objects[DEPLOYMENT]["metadata"]["generation"] == 1
+
+
+def test_unknown_identity_is_refused_with_a_reason(k8s_env: dict[str, str]) -> None:
     distributor = distributor_for(load_settings())
-    with pytest.raises(IdentityError, match=r"identities: \[root\]"):
-        distributor.publish(identities.SPARK, credentials.generate("spark"))
+    with pytest.raises(IdentityError, match="Unknown service identity 'etl'"):
+        distributor.publish("etl", credentials.generate("etl"))

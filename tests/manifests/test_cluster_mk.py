@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from platform_defs.k8s import policies, render
+from platform_defs.k8s import render
+from tools import manifest_policies as policies
 
 from .conftest import REPO, copy_manifests
 

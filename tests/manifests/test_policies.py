@@ -16,8 +16,8 @@ import pytest
 import yaml
 
 from platform_defs import credentials
-from platform_defs.k8s import policies
 from platform_defs.k8s.render import Document
+from tools import manifest_policies as policies
 
 from .conftest import OVERLAYS, REPO, Rendered
 

@@ -106,7 +106,10 @@ def test_half_a_pair_is_an_error(scratch_manifests: Path) -> None:
 
 
 def test_rotate_with_fixed_env_credentials_is_an_error(scratch_manifests: Path) -> None:
-    env = {"PLATFORM_MINIO_ROOT_USER": "lake-admin", "PLATFORM_MINIO_ROOT_PASSWORD": "Zr8" * 6}
+    env = {
+        "PLATFORM_MINIO_ROOT_USER": "lake-admin",
+        "PLATFORM_MINIO_ROOT_PASSWORD": "Zr8" * 6,  # pragma: allowlist secret
+    }
     with pytest.raises(ManifestError, match="--rotate"):
         prepare.prepare("dev", manifests_dir=scratch_manifests, env=env, rotate=True)
 

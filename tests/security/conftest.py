@@ -13,6 +13,7 @@ from platform_defs.endpoint import StoreEndpoint
 from platform_defs.resources import service_identities as provisioning
 from platform_defs.resources.local_store import LocalStore
 from platform_defs.resources.s3 import ObjectStore
+from platform_defs.rotation import distributor_for
 from platform_defs.settings import PlatformSettings, load_settings
 from tests.s3_servers import free_port
 
@@ -51,7 +52,7 @@ def start_platform(
     try:
         ObjectStore(result.endpoint).ensure_bucket(settings.bucket)
         ObjectStore(result.endpoint).ensure_versioning(settings.bucket)
-        provisioning.ensure(settings, result.endpoint)
+        provisioning.ensure(settings, result.endpoint, publish=distributor_for(settings).publish)
         yield Platform(settings, store)
     finally:
         store.stop()

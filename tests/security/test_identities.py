@@ -21,6 +21,7 @@ from platform_defs.errors import AccessDeniedError, BucketError, CredentialsErro
 from platform_defs.resources import service_identities as provisioning
 from platform_defs.resources.identity_admin import MinioIdentityAdmin
 from platform_defs.resources.s3 import ObjectStore
+from platform_defs.rotation import distributor_for
 from tests.security.conftest import Platform, start_platform
 
 
@@ -94,7 +95,8 @@ def test_identities_are_private_files_kept_across_restarts(platform: Platform) -
         path = identities.credentials_file(platform.settings, name)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     before = identities.load(platform.settings, identities.SPARK)
-    kind, done = provisioning.ensure(platform.settings, platform.root)
+    publish = distributor_for(platform.settings).publish
+    kind, done = provisioning.ensure(platform.settings, platform.root, publish=publish)
     assert kind == "seaweedfs-identities-file" and not any(p.created for p in done)
     assert identities.load(platform.settings, identities.SPARK) == before
     state = platform.store.running()

@@ -12,10 +12,9 @@ import pyarrow as pa
 import pytest
 import requests
 
-from platform_defs import identities
+from platform_defs import identities, tls
 from platform_defs.errors import StoreUnreachableError
 from platform_defs.iceberg.catalog import load_catalog
-from platform_defs.k8s import tls
 from platform_defs.resources.health import check_store
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.resources.s3 import ObjectStore

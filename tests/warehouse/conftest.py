@@ -13,10 +13,12 @@ from typing import TYPE_CHECKING, Any
 import pytest
 
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.spark.conf import build_spark_setup
 from tests.s3_servers import RunningServer
+from tools.local_servers import make_bucket
+
+__all__ = ["make_bucket"]  # the warehouse tests import it from here
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -29,11 +31,6 @@ def make_settings(state_dir: Path, bucket: str, **overrides: object) -> Platform
         "spark_driver_memory": "1g", "_env_file": None,
     }  # fmt: skip
     return load_settings(**{**values, **overrides})
-
-
-def make_bucket(endpoint: StoreEndpoint, name: str) -> str:
-    ObjectStore(endpoint).ensure_bucket(name)
-    return name
 
 
 class RecordingReporter:

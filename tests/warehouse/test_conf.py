@@ -11,11 +11,12 @@ import pytest
 from assets.spark_jobs.context import launch_env, launch_extras
 from assets.spark_jobs.inventory import prefix_of, summarize
 from assets.spark_jobs.maintenance import MaintenanceParams
+from platform_defs.catalog_uri import mask_uri
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError, JavaError, SettingsError, SparkJarsError
 from platform_defs.spark import jars
-from platform_defs.spark.conf import build_spark_setup, jdbc_target, mask_uri
+from platform_defs.spark.conf import build_spark_setup, jdbc_target
 from platform_defs.spark.java import check_java, parse_major
 from platform_defs.spark.tls import TRUSTSTORE_PASSWORD, truststore_for
 from tests.warehouse.conftest import make_settings
@@ -58,14 +59,15 @@ def test_master_and_memory_come_from_settings(tmp_path: Path) -> None:
 
 
 def test_postgres_uri_becomes_jdbc_with_password_as_secret(tmp_path: Path) -> None:
-    uri = "postgresql+psycopg2://iceberg:pw%40x@db.example:5433/catalog?sslmode=require"
+    uri = "postgresql+psycopg2://iceberg:pw%40x@db.example:5433/catalog?sslmode=require"  # pragma: allowlist secret
     settings = make_settings(tmp_path, "lake", catalog_uri=uri)
     target = jdbc_target(settings)
     assert target.url == "jdbc:postgresql://db.example:5433/catalog?sslmode=require"
     assert (target.user, target.password) == ("iceberg", "pw@x")
     setup = build_spark_setup(settings, EP, [])
     assert setup.conf["spark.sql.catalog.lakehouse.jdbc.user"] == "iceberg"
-    assert setup.secret_conf["spark.sql.catalog.lakehouse.jdbc.password"] == "pw@x"
+    password = setup.secret_conf["spark.sql.catalog.lakehouse.jdbc.password"]
+    assert password == "pw@x"  # pragma: allowlist secret
     assert "pw" not in str(setup.conf)
     assert (
         mask_uri(uri) == "postgresql+psycopg2://iceberg:***@db.example:5433/catalog?sslmode=require"

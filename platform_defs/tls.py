@@ -1,6 +1,8 @@
-"""A private CA and a server certificate for the ingress hosts, for clusters without cert-manager.
+"""A private CA and a server certificate, for both targets: the Kubernetes ingress hosts on
+clusters without cert-manager (`k8s/prepare.py`), and the embedded store's HTTPS
+(`local_tls.py`). Pure cryptography, so neither target imports the other to get it.
 
-The CA carries a critical name constraint limiting it to the platform's DNS suffix: people are
+The CA carries a critical name constraint limiting it to the names it is for: people are
 told to trust it (S3 clients, browsers), and a trusted CA whose key sits in a developer's
 directory must not be able to vouch for any other site. The server certificate is renewed
 well before expiry and whenever the hosts it must cover change, signed by the same CA so that
