@@ -11,6 +11,7 @@ import dagster as dg
 from assets import health as health_assets
 from assets import ops as ops_assets
 from assets import platform as platform_assets
+from assets import preflight as preflight_assets
 from assets import security as security_assets
 from assets import storage as storage_assets
 from assets import warehouse as warehouse_assets
@@ -33,6 +34,7 @@ from platform_defs.settings import load_settings
 
 settings = load_settings()
 _modules = [
+    preflight_assets,
     platform_assets,
     storage_assets,
     security_assets,

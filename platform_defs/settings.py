@@ -96,6 +96,11 @@ class PlatformSettings(BaseSettings):
         "that loaded the old key finish their requests before it is revoked.",
     )
     store_start_timeout_seconds: float = Field(30.0, description="Wait for the store to be ready.")
+    run_lock_wait_seconds: float = Field(
+        0.0,
+        description="How long a bootstrap waits for another one on the same state dir to "
+        "finish before failing with 'already running'; 0: fail at once.",
+    )
 
     # Health and alerting
     health_interval_seconds: int = Field(30, description="Object-store health sensor interval.")
@@ -199,6 +204,13 @@ class PlatformSettings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be a positive whole number")
+        return value
+
+    @field_validator("run_lock_wait_seconds")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be zero (do not wait) or a positive number of seconds")
         return value
 
     @field_validator("s3_port", "console_port")
