@@ -22,6 +22,7 @@ from platform_defs.credentials import Credentials, generate
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.resources.local_store import LocalStore
 from platform_defs.settings import PlatformSettings, load_settings
+from tests import process_guard
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
 BACKENDS = ("testcontainers", "minio", "seaweedfs")
@@ -109,11 +110,14 @@ def local_store_server(
 
     save(settings.generated_credentials_file, creds)
     store = LocalStore(settings)
-    result = store.ensure_running()
     try:
+        result = store.ensure_running()
+        process_guard.register(result.state.pid, f"{backend} server of {state_dir}")
         yield RunningServer(result.endpoint, backend, store.log_file, store)
     finally:
+        # Also when a timeout interrupted the start, before store.json named the server.
         store.stop()
+        process_guard.stop_mentioning(store.root)
 
 
 @contextmanager
