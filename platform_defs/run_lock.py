@@ -20,7 +20,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO
 
-from platform_defs.errors import AlreadyRunningError
+from platform_defs.errors import AlreadyRunningError, StateDirError
 from platform_defs.state_dir import require_writable
 
 LOCK_FILE = "bootstrap.lock"
@@ -55,8 +55,14 @@ class RunLock:
         if self._fh is not None:
             return  # re-entrant within one run
         require_writable(self.state_dir)
-        # O_CREAT without O_TRUNC: opening must not erase the current holder's note.
-        fh = os.fdopen(os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600), "r+", encoding="utf-8")
+        try:  # O_CREAT without O_TRUNC: opening must not erase the current holder's note
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StateDirError(
+                f"Cannot open the run lock {self.path}: {exc.strerror}. Fix its permissions "
+                "(it must be readable and writable by the user running the platform)."
+            ) from None
+        fh = os.fdopen(fd, "r+", encoding="utf-8")
         deadline = time.monotonic() + max(wait_seconds, 0.0)
         while True:
             try:

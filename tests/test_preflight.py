@@ -143,6 +143,22 @@ def test_missing_java_fails_preflight_before_any_asset(
 
 
 @pytest.mark.slow
+def test_a_run_without_a_spark_step_needs_no_java(
+    external_store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("JAVA_HOME", raising=False)
+    monkeypatch.setenv("PATH", str(VENV_BIN))
+    keys = [dg.AssetKey(k) for k in ("platform_preflight", "analytics_namespace", "object_store")]
+    result = defs.resolve_job_def("bootstrap_platform").execute_in_process(
+        instance=dg.DagsterInstance.ephemeral(), asset_selection=keys
+    )
+    assert result.success
+    meta = result.asset_materializations_for_node("platform_preflight")[0].metadata
+    assert str(meta["java"].value).startswith("not needed")
+    assert "accepted by" in str(meta["credentials"].value)
+
+
+@pytest.mark.slow
 def test_port_of_another_program_fails_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
     with socket.socket() as squatter:
         squatter.bind(("127.0.0.1", 0))
