@@ -108,7 +108,8 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     reporter = session.config.pluginmanager.getplugin("terminalreporter")
     text = (
         f"process guard: {len(left)} process(es) started by this session were still running "
-        "after every fixture's teardown (a fixture that does not stop what it starts); "
+        "after every fixture's teardown (a fixture or test that does not stop what it "
+        "starts, or one a timeout interrupted while it started something); "
         "stopped them:\n  " + "\n  ".join(left)
     )
     if reporter is not None:
