@@ -4,7 +4,7 @@ provisioned (see platform_defs/resources/preflight.py for what each check preven
 import dagster as dg
 
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.resources.preflight import run_preflight
+from platform_defs.resources.preflight import RunLockResource, run_preflight
 
 PREFLIGHT = "platform_preflight"
 
@@ -28,9 +28,9 @@ def spark_may_run(context: dg.AssetExecutionContext) -> bool:
     "store; a store that is already up accepts the credentials. A failure here changes nothing.",
 )
 def platform_preflight(
-    context: dg.AssetExecutionContext, platform: PlatformResource
+    context: dg.AssetExecutionContext, platform: PlatformResource, run_lock: RunLockResource
 ) -> dg.MaterializeResult[None]:
-    lock = platform.hold_run_lock(context.job_name)
+    lock = run_lock.hold(platform.settings(), context.job_name)
     report = run_preflight(
         platform.settings(), platform.target(), spark_may_run=spark_may_run(context)
     )

@@ -24,6 +24,7 @@ from platform_defs.jobs import (
 )
 from platform_defs.k8s.defs import kubernetes_definitions
 from platform_defs.resources.platform import PlatformResource
+from platform_defs.resources.preflight import RunLockResource
 from platform_defs.rotation_job import rotate_credentials
 from platform_defs.schedules import iceberg_maintenance_daily, platform_health_hourly
 from platform_defs.sensors.health_history import health_history_recorder
@@ -64,7 +65,11 @@ defs = dg.Definitions.merge(
             health_history_recorder,
             platform_run_failure_alert,
         ],
-        resources={"platform": PlatformResource(), "pipes": dg.PipesSubprocessClient()},
+        resources={
+            "platform": PlatformResource(),
+            "pipes": dg.PipesSubprocessClient(),
+            "run_lock": RunLockResource(),
+        },
     ),
     kubernetes_definitions(settings),
 )

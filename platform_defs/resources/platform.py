@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from dagster import ConfigurableResource, InitResourceContext
-from pydantic import PrivateAttr
+from dagster import ConfigurableResource
 
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.resources.s3 import ObjectStore
-from platform_defs.run_lock import RunLock
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.targets.base import PlatformTarget
 
@@ -17,8 +15,6 @@ from platform_defs.targets.base import PlatformTarget
 class PlatformResource(ConfigurableResource["PlatformResource"]):
     """Settings come from PLATFORM_* variables (see settings.py); nothing is configured here,
     so the UI, `dagster job execute` and tests all see the same platform."""
-
-    _run_lock: RunLock | None = PrivateAttr(default=None)
 
     def settings(self) -> PlatformSettings:
         return load_settings()
@@ -46,22 +42,3 @@ class PlatformResource(ConfigurableResource["PlatformResource"]):
     def object_store(self, endpoint: StoreEndpoint | None = None) -> ObjectStore:
         settings = self.settings()
         return ObjectStore(endpoint or self.endpoint(), timeout=settings.s3_timeout_seconds)
-
-    def hold_run_lock(self, job: str) -> RunLock:
-        """Take the state directory's run lock for the rest of this run.
-
-        The bootstrap runs in-process, so this resource lives as long as the run does and its
-        teardown (which Dagster calls even when a step fails) releases the lock; if the process
-        dies instead, the kernel does.
-        """
-        if self._run_lock is None:
-            settings = self.settings()
-            lock = RunLock(settings.state_dir, job)
-            lock.acquire(settings.run_lock_wait_seconds)
-            self._run_lock = lock
-        return self._run_lock
-
-    def teardown_after_execution(self, context: InitResourceContext) -> None:
-        if self._run_lock is not None:
-            self._run_lock.release()
-            self._run_lock = None

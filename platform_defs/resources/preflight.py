@@ -11,14 +11,42 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from dagster import ConfigurableResource, InitResourceContext
+from pydantic import PrivateAttr
+
 from platform_defs.errors import StoreUnreachableError
 from platform_defs.resources.local_store import LocalStore, backends, ports
 from platform_defs.resources.local_store.process import StoreState
 from platform_defs.resources.s3 import ObjectStore
+from platform_defs.run_lock import RunLock
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark.java import check_java
 from platform_defs.state_dir import require_writable
 from platform_defs.targets.base import PlatformTarget
+
+
+class RunLockResource(ConfigurableResource["RunLockResource"]):
+    """Holds the state directory's run lock from the preflight step to the end of the run.
+
+    The bootstrap runs in-process, so this resource lives as long as the run does and its
+    teardown (which Dagster calls even when a step fails) releases the lock; if the process
+    dies instead, the kernel does. A resource of its own, so that only runs that take the lock
+    have a resource with a teardown.
+    """
+
+    _lock: RunLock | None = PrivateAttr(default=None)
+
+    def hold(self, settings: PlatformSettings, job: str) -> RunLock:
+        if self._lock is None:
+            lock = RunLock(settings.state_dir, job)
+            lock.acquire(settings.run_lock_wait_seconds)
+            self._lock = lock
+        return self._lock
+
+    def teardown_after_execution(self, context: InitResourceContext) -> None:
+        if self._lock is not None:
+            self._lock.release()
+            self._lock = None
 
 
 @dataclass
