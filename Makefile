@@ -24,15 +24,22 @@ $(STAMP): pyproject.toml uv.lock
 
 setup: $(STAMP) ## Create .venv with the locked dependencies (idempotent)
 
+# `export X="$$(cmd)"` would hide cmd's failure (export's status is 0): assign, then export.
+# On a failure the last line is the failed step and its error, read from the run's events.
 run: setup ## Bring up the embedded platform and materialize the bootstrap graph
-	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
-	  $(DAGSTER) job execute -m platform_defs.definitions -j bootstrap_platform -c $(JOB_CONFIG)
+	@home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
+	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning; \
+	  invocation="make-run-$$(date +%s)-$$$$"; \
+	  $(DAGSTER) job execute -m platform_defs.definitions -j bootstrap_platform -c $(JOB_CONFIG) \
+	    --tags "{\"platform/invocation\": \"$$invocation\"}" || { rc=$$?; \
+	    $(PY) -m platform_defs.cli run-summary bootstrap_platform "$$invocation"; exit $$rc; }
 	@echo && $(PY) -m platform_defs.cli status
 
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 ui: run ## Dagster UI + daemon on the embedded platform, persistent instance (Ctrl-C stops both)
-	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
+	@home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
+	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning && \
 	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME)" && \
 	  exec $(DAGSTER) dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 

@@ -12,6 +12,7 @@ TAGS = {"domain": "platform"}
 
 
 @dg.asset(
+    deps=["platform_preflight"],  # by key: assets/preflight.py is loaded as its own module
     group_name="platform",
     owners=OWNERS,
     tags=TAGS,

@@ -1,4 +1,5 @@
-"""`python -m platform_defs.cli {status,down,reset}`: what `make run` prints and `make down` does.
+"""`python -m platform_defs.cli {status,down,reset,dagster-home,run-summary}`: what `make run`
+prints and `make down` does.
 
 Errors from the platform are printed as their message alone (exit 2): they are written for the
 reader, and a traceback would only bury them.
@@ -13,6 +14,7 @@ import sys
 from platform_defs.errors import PlatformError
 from platform_defs.resources.local_store import LocalStore
 from platform_defs.settings import PlatformSettings, load_settings
+from platform_defs.state_dir import require_writable
 
 
 def status(settings: PlatformSettings) -> int:
@@ -88,12 +90,26 @@ def reset(settings: PlatformSettings) -> int:
 
 def dagster_home(settings: PlatformSettings) -> int:
     """Print (and create) the persistent Dagster instance directory under the state dir."""
-    home = settings.state_dir / "dagster"
-    home.mkdir(parents=True, exist_ok=True)
+    home = require_writable(require_writable(settings.state_dir) / "dagster")
     config = home / "dagster.yaml"
     if not config.exists():  # a persistent local instance that does not phone home
         config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
     print(home)
+    return 0
+
+
+def run_summary(job: str, invocation: str) -> int:
+    """The one line `make run` ends a failed run with (read from $DAGSTER_HOME's instance)."""
+    import dagster as dg
+
+    from platform_defs.run_summary import summarize
+
+    try:
+        with dg.DagsterInstance.get() as instance:
+            line = summarize(instance, job, invocation)
+    except Exception as exc:  # the summary must never replace the failure with a traceback
+        line = f"{job} failed; its run could not be read from DAGSTER_HOME: {exc}"
+    print(line, file=sys.stderr)
     return 0
 
 
@@ -102,8 +118,14 @@ COMMANDS = {"status": status, "down": down, "reset": reset, "dagster-home": dags
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="platform_defs.cli")
-    parser.add_argument("command", choices=sorted(COMMANDS))
+    parser.add_argument("command", choices=[*sorted(COMMANDS), "run-summary"])
+    parser.add_argument("job", nargs="?", help="run-summary: the job `make run` executed")
+    parser.add_argument("invocation", nargs="?", help="run-summary: its platform/invocation tag")
     args = parser.parse_args(argv)
+    if args.command == "run-summary":  # before the settings: they may be why the run failed
+        if not (args.job and args.invocation):
+            parser.error("run-summary needs JOB and INVOCATION")
+        return run_summary(args.job, args.invocation)
     try:
         settings = load_settings()
         return COMMANDS[args.command](settings)

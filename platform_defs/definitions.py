@@ -11,6 +11,7 @@ import dagster as dg
 from assets import health as health_assets
 from assets import ops as ops_assets
 from assets import platform as platform_assets
+from assets import preflight as preflight_assets
 from assets import security as security_assets
 from assets import storage as storage_assets
 from assets import warehouse as warehouse_assets
@@ -24,6 +25,7 @@ from platform_defs.jobs import (
 )
 from platform_defs.k8s.defs import kubernetes_definitions
 from platform_defs.resources.platform import PlatformResource
+from platform_defs.resources.preflight import RunLockResource
 from platform_defs.rotation_job import rotate_credentials
 from platform_defs.schedules import iceberg_maintenance_daily, platform_health_hourly
 from platform_defs.sensors.health_history import health_history_recorder
@@ -34,6 +36,7 @@ from platform_defs.settings import load_settings
 
 settings = load_settings()
 _modules = [
+    preflight_assets,
     platform_assets,
     storage_assets,
     security_assets,
@@ -66,7 +69,11 @@ defs = dg.Definitions.merge(
             health_history_recorder,
             platform_run_failure_alert,
         ],
-        resources={"platform": PlatformResource(), "pipes": dg.PipesSubprocessClient()},
+        resources={
+            "platform": PlatformResource(),
+            "pipes": dg.PipesSubprocessClient(),
+            "run_lock": RunLockResource(),
+        },
     ),
     kubernetes_definitions(settings),
 )

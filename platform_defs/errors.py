@@ -88,3 +88,11 @@ class IdentityError(PlatformError):
 
 class TLSConfigError(PlatformError):
     """The store's TLS material (CA, certificate, key) is missing or unusable."""
+
+
+class StateDirError(PlatformError):
+    """The state directory (PLATFORM_STATE_DIR) cannot be created or written."""
+
+
+class AlreadyRunningError(PlatformError):
+    """Another run of the same job holds the state directory's run lock."""

@@ -103,6 +103,13 @@ class PlatformSettings(BaseSettings):
     store_start_timeout_seconds: float = Field(
         30.0, gt=0, allow_inf_nan=False, description="Wait for the store to be ready."
     )
+    run_lock_wait_seconds: float = Field(
+        0.0,
+        ge=0,
+        allow_inf_nan=False,
+        description="How long a bootstrap waits for another one on the same state dir to "
+        "finish before failing with 'already running'; 0: fail at once.",
+    )
 
     # Health and alerting
     health_interval_seconds: int = Field(30, description="Object-store health sensor interval.")
@@ -221,6 +228,13 @@ class PlatformSettings(BaseSettings):
     def _positive(cls, value: int) -> int:
         if value < 1:
             raise ValueError("must be a positive whole number")
+        return value
+
+    @field_validator("run_lock_wait_seconds")
+    @classmethod
+    def _not_negative(cls, value: float) -> float:
+        if value < 0:
+            raise ValueError("must be zero (do not wait) or a positive number of seconds")
         return value
 
     @field_validator("s3_port", "console_port")

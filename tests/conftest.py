@@ -14,6 +14,9 @@ from platform_defs.endpoint import StoreEndpoint
 from platform_defs.settings import load_settings
 from tests import s3_servers
 
+# Every process a test starts is stopped, even on a timeout; a survivor fails the session.
+pytest_plugins = ["tests.process_guard"]
+
 _SERVER: s3_servers.RunningServer | None = None
 
 

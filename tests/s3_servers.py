@@ -16,13 +16,16 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from platform_defs.credentials import generate
+from platform_defs.credentials import Credentials, generate
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.settings import PlatformSettings
-from tools.local_servers import RunningServer, free_port, local_store_server
+from platform_defs.settings import PlatformSettings, load_settings
+from tests import process_guard
+from tools.local_servers import RunningServer, free_port
+from tools.local_servers import local_store_server as _local_store_server
 
-# free_port and local_store_server live in tools/ so the benchmarks share them without
-# importing tests/; tests keep importing them from here.
+# free_port and the store launcher live in tools/ so the benchmarks share them without
+# importing tests/; tests import them from here, where the started server is also registered
+# with the session's process guard.
 __all__ = ["RunningServer", "free_port", "local_store_server"]
 
 MINIO_IMAGE = "quay.io/minio/minio:RELEASE.2025-09-07T16-13-09Z"
@@ -60,6 +63,23 @@ def choose_backend() -> str:
     if shutil.which("minio"):
         return "minio"
     return "seaweedfs"
+
+
+@contextmanager
+def local_store_server(
+    state_dir: Path, backend: str, creds: Credentials | None = None
+) -> Iterator[RunningServer]:
+    """tools.local_servers' server, registered with the process guard so a timeout that
+    interrupts the test cannot leave it running."""
+    label = f"{backend} server of {state_dir}"
+    try:
+        with _local_store_server(
+            state_dir, backend, creds, on_start=lambda pid: process_guard.register(pid, label)
+        ) as server:
+            yield server
+    finally:
+        # Also when a timeout interrupted the start, before anyone learned the server's pid.
+        process_guard.stop_mentioning(state_dir)
 
 
 @contextmanager

@@ -26,9 +26,16 @@ pytestmark = pytest.mark.slow
 # The storage spine of the bootstrap job (the warehouse's Spark has its own tests), as the job
 # selects it: without the live health check, which probes a bucket the spine has yet to create.
 # The service identities belong to it: everything downstream (the health canary too) runs as one.
+# The preflight is its root, as in the job (no Spark step here, so it needs no Java).
 SPINE = [
     dg.AssetKey(k)
-    for k in ("analytics_namespace", "object_store", "datalake_bucket", "service_identities")
+    for k in (
+        "platform_preflight",
+        "analytics_namespace",
+        "object_store",
+        "datalake_bucket",
+        "service_identities",
+    )
 ]
 _HEALTH = dg.AssetCheckKey(dg.AssetKey("object_store"), "object_store_health")
 _TEST_DEFS = dg.Definitions.merge(

@@ -4,7 +4,6 @@ observations land in the persistent instance, where the UI reads them."""
 from __future__ import annotations
 
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -13,6 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
+from tests import process_guard
 from tests.s3_servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -42,32 +42,19 @@ def test_daemon_ticks_health_sensor_and_records_observations(
     for key in ("DAGSTER_HOME", "PLATFORM_S3_PORT", "PLATFORM_CONSOLE_PORT"):
         monkeypatch.setenv(key, env[key])
     bin_dir = Path(sys.executable).parent
-    boot = subprocess.run(
-        [
-            str(bin_dir / "dagster"),
-            "job",
-            "execute",
-            "-m",
-            "platform_defs.definitions",
-            "-j",
-            "bootstrap_platform",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=180,
-    )
-    assert boot.returncode == 0, boot.stdout[-2000:] + boot.stderr[-2000:]
-    daemon = subprocess.Popen(
-        [str(bin_dir / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
-        cwd=REPO,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,
-    )
+    daemon: subprocess.Popen[bytes] | None = None
     try:
+        boot = subprocess.run(
+            [str(bin_dir / "dagster"), "job", "execute", "-m", "platform_defs.definitions",
+             "-j", "bootstrap_platform"],
+            cwd=REPO, env=env, capture_output=True, text=True, timeout=180,
+        )  # fmt: skip
+        assert boot.returncode == 0, boot.stdout[-2000:] + boot.stderr[-2000:]
+        with (tmp_path / "daemon.log").open("wb") as log:  # a file: a full pipe would block it
+            daemon = process_guard.spawn(
+                [str(bin_dir / "dagster-daemon"), "run", "-w", str(REPO / "workspace.yaml")],
+                cwd=REPO, env=env, stdout=log, stderr=subprocess.STDOUT,
+            )  # fmt: skip
         instance = dg.DagsterInstance.from_config(str(home))
         deadline = time.monotonic() + 120
         records: list[dg.EventLogRecord] = []
@@ -81,20 +68,15 @@ def test_daemon_ticks_health_sensor_and_records_observations(
             if r.asset_observation and "status" in r.asset_observation.metadata
         }
         assert statuses == {"UP"}
-    finally:
-        os.killpg(daemon.pid, signal.SIGTERM)
-        try:
-            daemon.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(daemon.pid, signal.SIGKILL)
-            daemon.wait()
+    finally:  # the bootstrap's store too, also when the boot itself timed out
+        if daemon is not None:
+            process_guard.stop(daemon.pid, grace=30)
         subprocess.run(
             [sys.executable, "-m", "platform_defs.cli", "down"],
-            cwd=REPO,
-            env=env,
-            timeout=60,
-            check=False,
-        )
+            cwd=REPO, env=env, timeout=60, check=False,
+        )  # fmt: skip
+        process_guard.stop_mentioning(tmp_path)
+    assert daemon is not None
     leftovers = subprocess.run(
         ["pgrep", "-g", str(daemon.pid)], capture_output=True, text=True
     ).stdout

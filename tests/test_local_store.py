@@ -19,6 +19,7 @@ from platform_defs.resources.local_store import LocalStore
 from platform_defs.resources.local_store.ports import is_free
 from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import load_settings
+from tests import process_guard
 from tests.s3_servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -32,6 +33,7 @@ def store(tmp_path: Path) -> Iterator[LocalStore]:
     local = LocalStore(settings)
     yield local
     local.stop()
+    process_guard.stop_mentioning(tmp_path)  # a start that a timeout interrupted
 
 
 def test_start_then_reuse(store: LocalStore) -> None:

@@ -17,6 +17,7 @@ import dagster as dg
 import pytest
 import requests
 
+from tests import process_guard
 from tests.s3_servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -67,27 +68,30 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
     }
     log = state / "make-ui.log"
     with log.open("wb") as out:
-        proc = subprocess.Popen(
+        proc = process_guard.spawn(
             ["make", "--no-print-directory", "ui", f"UI_PORT={port}"],
-            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 240
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"make ui exited {proc.returncode}:\n{log.read_text()[-4000:]}")
-        try:
-            if requests.get(url + "/server_info", timeout=2).ok:
-                break
-        except requests.RequestException:
-            time.sleep(1)
-    else:
-        pytest.fail(f"the webserver did not answer in 240 s:\n{log.read_text()[-4000:]}")
-    server = UI(url, proc, env, state, log)
-    yield server
-    if proc.poll() is None:
-        os.killpg(proc.pid, signal.SIGKILL)
-    subprocess.run(["make", "--no-print-directory", "down"], cwd=REPO, env=env, check=False)
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                pytest.fail(f"make ui exited {proc.returncode}:\n{log.read_text()[-4000:]}")
+            try:
+                if requests.get(url + "/server_info", timeout=2).ok:
+                    break
+            except requests.RequestException:
+                time.sleep(1)
+        else:
+            pytest.fail(f"the webserver did not answer in 240 s:\n{log.read_text()[-4000:]}")
+        yield UI(url, proc, env, state, log)
+    finally:  # also when the start failed or timed out: stop `dagster dev`, then the store
+        process_guard.stop(proc.pid, grace=30)
+        subprocess.run(
+            ["make", "--no-print-directory", "down"], cwd=REPO, env=env, check=False, timeout=120
+        )
+        process_guard.stop_mentioning(state)
 
 
 @pytest.mark.skipif(

@@ -7,7 +7,7 @@ raises. `free_port` is the platform's own port picker (SeaweedFS also needs port
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,9 +40,13 @@ def free_port() -> int:
 
 @contextmanager
 def local_store_server(
-    state_dir: Path, backend: str, creds: Credentials | None = None
+    state_dir: Path,
+    backend: str,
+    creds: Credentials | None = None,
+    on_start: Callable[[int], None] | None = None,
 ) -> Iterator[RunningServer]:
-    """A server run by the platform's own LocalStore, with known root credentials."""
+    """A server run by the platform's own LocalStore, with known root credentials;
+    `on_start` gets its pid (the tests' process guard registers it)."""
     creds = creds or generate("test")
     settings = load_settings(
         _env_file=None,
@@ -55,8 +59,10 @@ def local_store_server(
     # Pre-seed the generated-credentials file so the caller knows the secret it expects.
     save(settings.generated_credentials_file, creds)
     store = LocalStore(settings)
-    result = store.ensure_running()
     try:
+        result = store.ensure_running()
+        if on_start is not None:
+            on_start(result.state.pid)
         yield RunningServer(result.endpoint, backend, store.log_file, store)
     finally:
         store.stop()

@@ -15,6 +15,7 @@ from platform_defs.resources.local_store import LocalStore
 from platform_defs.resources.s3 import ObjectStore
 from platform_defs.rotation import distributor_for
 from platform_defs.settings import PlatformSettings, load_settings
+from tests import process_guard
 from tests.s3_servers import free_port
 
 
@@ -48,11 +49,13 @@ def start_platform(
         for key, value in env.items():
             monkeypatch.setenv(key, value)
     store = LocalStore(settings)
-    result = store.ensure_running()
     try:
+        result = store.ensure_running()
+        process_guard.register(result.state.pid, f"store of {settings.state_dir}")
         ObjectStore(result.endpoint).ensure_bucket(settings.bucket)
         ObjectStore(result.endpoint).ensure_versioning(settings.bucket)
         provisioning.ensure(settings, result.endpoint, publish=distributor_for(settings).publish)
         yield Platform(settings, store)
     finally:
         store.stop()
+        process_guard.stop_mentioning(store.root)  # a start a timeout interrupted

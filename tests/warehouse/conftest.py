@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -70,6 +71,30 @@ def spark(warehouse: Warehouse) -> Iterator[SparkSession]:
         yield session
     finally:
         session.stop()
+        stop_gateway_jvm()
+
+
+def stop_gateway_jvm() -> None:
+    """`SparkSession.stop()` keeps the driver JVM for a later session; it would live until
+    pytest exits (it quits on EOF on its stdin). End it now, so that at the session's end no
+    process started by a fixture is running (tests/process_guard.py checks)."""
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    if gateway is None:
+        return
+    SparkContext._gateway = None
+    SparkContext._jvm = None
+    proc = getattr(gateway, "proc", None)
+    gateway.shutdown()
+    if proc is not None:
+        if proc.stdin is not None:
+            proc.stdin.close()  # the JVM exits on EOF
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=30)
 
 
 def attach_catalog(

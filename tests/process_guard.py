@@ -1,0 +1,140 @@
+"""A pytest plugin: every process the test session starts is stopped, even on a timeout, and a
+process that outlives the session's fixtures fails the session.
+
+Loaded by tests/conftest.py. Three layers, because a timeout can end a test in two ways
+(pytest-timeout: `signal` raises inside the test so finalizers run; `thread` calls `os._exit`,
+so nothing in-process runs):
+
+1. Fixtures start servers with `spawn` (own session, registered) and stop them with `stop`
+   (SIGTERM to the group, a bounded wait, SIGKILL). Servers the platform's own code starts
+   (the embedded store) are registered by the fixture that asked for them.
+2. `pytest_sessionfinish` (after every fixture's teardown) looks for survivors, registered or
+   found by the session's base temporary directory (see tests/reaper.py), stops them, and fails
+   the session naming each: a survivor is a fixture that does not clean up.
+3. A watchdog process started at configure time reaps after pytest is gone, however it went
+   (`os._exit`, SIGKILL); an atexit handler covers exits that skip the session hooks.
+
+PYTEST_DONT_REWRITE (imported by tests/s3_servers.py before pytest registers it as a plugin)
+"""
+
+from __future__ import annotations
+
+import atexit
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests import reaper
+
+_GRACE = 10.0  # seconds between SIGTERM and SIGKILL
+
+
+@dataclass
+class _Guard:
+    registry: reaper.Registry
+    root: str
+    watchdog: subprocess.Popen[bytes] | None
+
+
+_GUARD: _Guard | None = None
+
+
+def register(pid: int, label: str) -> None:
+    """Record a process this session started (a no-op outside a pytest session)."""
+    if _GUARD is not None:
+        _GUARD.registry.add(pid, label)
+
+
+def spawn(argv: list[str], **kwargs: Any) -> subprocess.Popen[Any]:
+    """Popen in a session of its own (so its whole group can be stopped), registered."""
+    proc: subprocess.Popen[Any] = subprocess.Popen(argv, start_new_session=True, **kwargs)
+    register(proc.pid, " ".join(argv)[:200])
+    return proc
+
+
+def stop(pid: int, grace: float = _GRACE) -> str:
+    """SIGTERM its group, wait up to `grace`, then SIGKILL: gone / terminated / killed."""
+    return reaper.stop_all([pid], grace)[pid]
+
+
+def stop_mentioning(path: Path, grace: float = _GRACE) -> list[str]:
+    """Stop every process that runs in or points at `path` (a fixture's own directory): the
+    backstop for servers whose start was interrupted before anyone learned their pid."""
+    found = reaper.mentioning(str(path), exclude=_excluded())
+    outcome = reaper.stop_all(found, grace)
+    return [f"pid {pid}: {how}" for pid, how in outcome.items() if how != "gone"]
+
+
+def _excluded() -> set[int]:
+    return {_GUARD.watchdog.pid} if _GUARD and _GUARD.watchdog else set()
+
+
+def _start_watchdog(config: pytest.Config, registry: reaper.Registry, root: str) -> Any:
+    capman = config.pluginmanager.getplugin("capturemanager")
+    argv = [sys.executable, reaper.__file__, str(registry.path), root]
+    kwargs: dict[str, Any] = {"stdin": subprocess.PIPE, "stdout": subprocess.DEVNULL}
+    # Its own session: a Ctrl-C to pytest's process group must not kill it before it reaps.
+    kwargs["start_new_session"] = True
+    if capman is None:
+        return subprocess.Popen(argv, **kwargs)
+    with capman.global_and_fixture_disabled():  # inherit the real stderr, not a capture file
+        return subprocess.Popen(argv, **kwargs)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    global _GUARD
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None or _GUARD is not None or hasattr(config, "workerinput"):
+        return
+    root = factory.getbasetemp()
+    registry = reaper.Registry(root / ".process-guard")
+    _GUARD = _Guard(registry, str(root), None)
+    _GUARD.watchdog = _start_watchdog(config, registry, str(root))
+    atexit.register(_at_exit)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if _GUARD is None:
+        return
+    left = reaper.reap(_GUARD.registry, _GUARD.root, exclude=_excluded(), grace=_GRACE)
+    if not left:
+        return
+    reporter = session.config.pluginmanager.getplugin("terminalreporter")
+    text = (
+        f"process guard: {len(left)} process(es) started by this session were still running "
+        "after every fixture's teardown (a fixture or test that does not stop what it "
+        "starts, or one a timeout interrupted while it started something); "
+        "stopped them:\n  " + "\n  ".join(left)
+    )
+    if reporter is not None:
+        reporter.write_line(text, red=True)
+    else:
+        print(text, file=sys.stderr)
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """Let the watchdog do its last sweep now, while pytest still waits for it."""
+    global _GUARD
+    guard, _GUARD = _GUARD, None
+    if guard is None or guard.watchdog is None:
+        return
+    if guard.watchdog.stdin is not None:
+        guard.watchdog.stdin.close()
+    try:
+        guard.watchdog.wait(timeout=4 * _GRACE)
+    except subprocess.TimeoutExpired:
+        guard.watchdog.kill()
+
+
+def _at_exit() -> None:
+    """Exits that skip the session hooks (sys.exit in a plugin): stop what was registered."""
+    if _GUARD is not None:
+        reaper.stop_all(_GUARD.registry.alive(), grace=_GRACE)
