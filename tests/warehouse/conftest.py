@@ -4,6 +4,7 @@ server (tests/conftest.py), and one Spark session shared by the in-process tests
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,6 +35,18 @@ def make_settings(state_dir: Path, bucket: str, **overrides: object) -> Platform
 def make_bucket(endpoint: StoreEndpoint, name: str) -> str:
     ObjectStore(endpoint).ensure_bucket(name)
     return name
+
+
+def flip_keeping_size_and_mtime(jar: Path, offset: int, length: int = 4096) -> None:
+    """Corrupt `length` bytes in place, then put the old mtime back: what a stamp cannot see."""
+    st = jar.stat()
+    with jar.open("r+b") as fh:
+        fh.seek(offset)
+        chunk = fh.read(length)
+        fh.seek(offset)
+        fh.write(bytes(b ^ 0xFF for b in chunk))
+    os.utime(jar, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert jar.stat().st_size == st.st_size and jar.stat().st_mtime_ns == st.st_mtime_ns
 
 
 class RecordingReporter:

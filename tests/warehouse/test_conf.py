@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -18,7 +19,7 @@ from platform_defs.spark import jars
 from platform_defs.spark.conf import build_spark_setup, jdbc_target, mask_uri
 from platform_defs.spark.java import check_java, parse_major
 from platform_defs.spark.tls import TRUSTSTORE_PASSWORD, truststore_for
-from tests.warehouse.conftest import make_settings
+from tests.warehouse.conftest import flip_keeping_size_and_mtime, make_settings
 
 SECRET = "s3cr3t-value-for-tests-only"
 EP = StoreEndpoint(url="http://127.0.0.1:9000", credentials=Credentials("tester", SECRET))
@@ -127,7 +128,22 @@ def test_missing_and_corrupted_jar_name_the_jar_and_the_fix(tmp_path: Path) -> N
         jars.verified_jar(tmp_path, spec)
     (tmp_path / "thing-1.0.jar").write_bytes(b"good")
     assert jars.verified_jar(tmp_path, spec) == tmp_path / "thing-1.0.jar"
-    assert (tmp_path / "thing-1.0.jar.verified").is_file()
+
+
+def test_a_jar_changed_behind_its_size_and_mtime_is_refused(tmp_path: Path) -> None:
+    good = os.urandom(64 * 1024)
+    spec = jars.JarSpec("core", "org.example:thing:1.0", hashlib.sha256(good).hexdigest())
+    jar = tmp_path / spec.filename
+    jar.write_bytes(good)
+    assert jars.verified_jar(tmp_path, spec) == jar  # verified once, as `make setup` does
+    flip_keeping_size_and_mtime(jar, 16 * 1024)
+    actual = hashlib.sha256(jar.read_bytes()).hexdigest()
+    with pytest.raises(SparkJarsError) as info:
+        jars.verified_jar(tmp_path, spec)
+    message = str(info.value)
+    for needle in ("org.example:thing:1.0", str(jar), spec.sha256, actual,
+                   "python -m platform_defs.spark.jars fetch --group core"):  # fmt: skip
+        assert needle in message, message
 
 
 @pytest.mark.parametrize(
