@@ -22,6 +22,7 @@ from platform_defs.jobs import (
     remediate_object_store,
 )
 from platform_defs.k8s.defs import kubernetes_definitions
+from platform_defs.recovery_job import recover_catalog
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.rotation_job import rotate_credentials
 from platform_defs.schedules import iceberg_maintenance_daily, platform_health_hourly
@@ -54,6 +55,7 @@ defs = dg.Definitions.merge(
             record_health_history,
             iceberg_maintenance,
             rotate_credentials,
+            recover_catalog,
         ],
         schedules=[platform_health_hourly, iceberg_maintenance_daily],
         sensors=[

@@ -84,7 +84,9 @@ class PlatformSettings(BaseSettings):
     s3_access_key: str | None = Field(None, description="With credentials_source=env.")
     s3_secret_key: str | None = Field(None, description="With credentials_source=env.", repr=False)
     credentials_file: Path | None = Field(None, description="With credentials_source=file.")
-    s3_timeout_seconds: float = Field(5.0, description="Connect/read timeout for S3 calls.")
+    s3_timeout_seconds: float = Field(
+        5.0, gt=0, description="Connect/read timeout for S3 calls (per attempt)."
+    )
     store_tls: bool = Field(
         False,
         description="Embedded store: serve S3 over HTTPS with a certificate from a CA "
@@ -134,6 +136,18 @@ class PlatformSettings(BaseSettings):
         description="SQLAlchemy-style URI of the catalog database (postgresql+psycopg2://...). "
         "Unset: a SQLite file in the state dir.",
     )
+    catalog_connect_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Catalog database: how long connecting may take (psycopg2 connect_timeout, "
+        "JDBC connectTimeout), so a database that accepts TCP and never answers fails.",
+    )
+    catalog_statement_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Catalog database: the longest statement (Postgres statement_timeout, also "
+        "bounding JDBC reads) and the longest wait for a SQLite lock.",
+    )
     spark_master: str = Field("local[*]", description="local[*], spark://host:port or k8s://...")
     spark_driver_memory: str = Field("2g", description="spark.driver.memory")
     jar_cache_dir: Path | None = Field(None, description="Where Spark/Iceberg jars are cached.")
@@ -143,7 +157,9 @@ class PlatformSettings(BaseSettings):
     kubeconfig: Path | None = Field(None, description="kubeconfig file; unset: $KUBECONFIG.")
     k8s_overlay: Literal["dev", "prod"] = Field("dev", description="manifests/overlays/<name>.")
     manifests_dir: Path | None = Field(None, description="The `manifests` directory.")
-    k8s_api_timeout_seconds: float = Field(5.0, description="Connect/read timeout per API call.")
+    k8s_api_timeout_seconds: float = Field(
+        5.0, gt=0, description="Connect/read timeout per API call."
+    )
     k8s_rollout_timeout_seconds: float = Field(300.0, description="Wait for the MinIO rollout.")
     k8s_store_access: Literal["auto", "service", "port-forward", "url"] = Field(
         "auto",

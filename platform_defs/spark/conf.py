@@ -19,10 +19,11 @@ Two catalog types:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlparse
 
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
@@ -73,6 +74,52 @@ def sqlalchemy_catalog_uri(settings: PlatformSettings) -> str:
     return settings.catalog_uri or f"sqlite:///{settings.catalog_db_path}"
 
 
+def bounded_catalog_uri(settings: PlatformSettings) -> str:
+    """The SQLAlchemy URI with the platform's catalog timeouts added where the URI sets none.
+
+    psycopg2/psycopg (libpq): `connect_timeout` bounds the whole connection start, including a
+    server that accepts TCP and never answers; `options=-c statement_timeout=` makes the server
+    cancel long statements (libpq has no client-side read timeout). SQLite: `timeout` is how
+    long a statement waits for another writer's lock. A value already in the URI wins."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    uri = sqlalchemy_catalog_uri(settings)
+    try:
+        url = make_url(uri)
+    except ArgumentError:
+        return uri  # the catalog loader reports the malformed URI with its fix
+    query = dict(url.query)
+    backend, driver = url.get_backend_name(), url.get_driver_name()
+    if backend == "postgresql" and driver in ("psycopg2", "psycopg"):
+        query.setdefault(
+            "connect_timeout", str(math.ceil(settings.catalog_connect_timeout_seconds))
+        )
+        options = str(query.get("options", ""))
+        if "statement_timeout" not in options:
+            ms = round(settings.catalog_statement_timeout_seconds * 1000)
+            query["options"] = f"{options} -c statement_timeout={ms}".strip()
+    elif backend == "sqlite":
+        query.setdefault("timeout", f"{settings.catalog_statement_timeout_seconds:g}")
+    if query == dict(url.query):
+        return uri
+    return url.update_query_dict(query).render_as_string(hide_password=False)
+
+
+def _jdbc_timeouts(settings: PlatformSettings, query: str) -> str:
+    """pgjdbc's own names for the same bounds; socketTimeout also bounds a silent server."""
+    connect = math.ceil(settings.catalog_connect_timeout_seconds)
+    statement = settings.catalog_statement_timeout_seconds
+    params = dict(parse_qsl(query))
+    params.setdefault("connectTimeout", str(connect))
+    params.setdefault("socketTimeout", str(math.ceil(statement) + connect))
+    if "statement_timeout" not in params.get("options", ""):
+        params["options"] = (
+            f"{params.get('options', '')} -c statement_timeout={round(statement * 1000)}".strip()
+        )
+    return urlencode(params, quote_via=quote)
+
+
 def jdbc_target(settings: PlatformSettings) -> JdbcTarget:
     """Convert the SQLAlchemy URI (postgresql+psycopg2://u:p@h:5432/db) to a JDBC URL."""
     if settings.catalog_uri is None:
@@ -88,7 +135,7 @@ def jdbc_target(settings: PlatformSettings) -> JdbcTarget:
             "leave it unset for the local SQLite file)."
         )
     port = f":{parsed.port}" if parsed.port else ""
-    query = f"?{parsed.query}" if parsed.query else ""
+    query = f"?{_jdbc_timeouts(settings, parsed.query)}"
     url = f"jdbc:postgresql://{parsed.hostname}{port}{parsed.path}{query}"
     user = unquote(parsed.username) if parsed.username else None
     password = unquote(parsed.password) if parsed.password else None

@@ -16,7 +16,12 @@ from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError, JavaError, SettingsError, SparkJarsError
 from platform_defs.spark import jars
-from platform_defs.spark.conf import build_spark_setup, jdbc_target, mask_uri
+from platform_defs.spark.conf import (
+    bounded_catalog_uri,
+    build_spark_setup,
+    jdbc_target,
+    mask_uri,
+)
 from platform_defs.spark.java import check_java, parse_major
 from platform_defs.spark.tls import TRUSTSTORE_PASSWORD, truststore_for
 from tests.warehouse.conftest import flip_keeping_size_and_mtime, make_settings
@@ -62,7 +67,10 @@ def test_postgres_uri_becomes_jdbc_with_password_as_secret(tmp_path: Path) -> No
     uri = "postgresql+psycopg2://iceberg:pw%40x@db.example:5433/catalog?sslmode=require"
     settings = make_settings(tmp_path, "lake", catalog_uri=uri)
     target = jdbc_target(settings)
-    assert target.url == "jdbc:postgresql://db.example:5433/catalog?sslmode=require"
+    assert target.url == (
+        "jdbc:postgresql://db.example:5433/catalog?sslmode=require&connectTimeout=10"
+        "&socketTimeout=40&options=-c%20statement_timeout%3D30000"
+    )
     assert (target.user, target.password) == ("iceberg", "pw@x")
     setup = build_spark_setup(settings, EP, [])
     assert setup.conf["spark.sql.catalog.lakehouse.jdbc.user"] == "iceberg"
@@ -71,6 +79,23 @@ def test_postgres_uri_becomes_jdbc_with_password_as_secret(tmp_path: Path) -> No
     assert (
         mask_uri(uri) == "postgresql+psycopg2://iceberg:***@db.example:5433/catalog?sslmode=require"
     )
+
+
+def test_catalog_uris_carry_the_timeouts_unless_they_set_their_own(tmp_path: Path) -> None:
+    pg = "postgresql+psycopg2://u:p%40w@db:5432/cat"
+    settings = make_settings(tmp_path, "lake", catalog_uri=pg, catalog_connect_timeout_seconds=2.5,
+                             catalog_statement_timeout_seconds=7)  # fmt: skip
+    assert bounded_catalog_uri(settings) == (
+        "postgresql+psycopg2://u:p%40w@db:5432/cat?connect_timeout=3"
+        "&options=-c+statement_timeout%3D7000"
+    )
+    own = make_settings(
+        tmp_path, "lake", catalog_uri=pg + "?connect_timeout=1&options=-c%20statement_timeout%3D5"
+    )
+    assert bounded_catalog_uri(own) == own.catalog_uri  # the URI's own values win
+    assert bounded_catalog_uri(make_settings(tmp_path, "lake")).endswith("lakehouse.db?timeout=30")
+    assert jdbc_target(own).url.endswith("connect_timeout=1&options=-c%20statement_timeout%3D5"
+                                         "&connectTimeout=10&socketTimeout=40")  # fmt: skip
 
 
 def test_unsupported_catalog_uri_is_one_clear_error(tmp_path: Path) -> None:
