@@ -25,6 +25,7 @@ from platform_defs.errors import CatalogError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import load_settings
+from platform_defs.spark.session import prepare
 from tests.test_bootstrap_graph import SPINE, run_bootstrap
 
 pytestmark = pytest.mark.slow
@@ -152,6 +153,8 @@ def test_missing_catalog_file_with_tables_in_the_bucket_is_a_lost_catalog(
     db.unlink()
     with pytest.raises(CatalogError, match=rf"The Iceberg catalog {db} does not exist, but"):
         load_catalog(load_settings(), s3_endpoint)  # every caller is guarded, not just the asset
+    with pytest.raises(CatalogError, match=r"does not exist, but .* holds the metadata of 3"):
+        prepare(load_settings(), s3_endpoint)  # Spark's JdbcCatalog would create one too
     assert not db.exists()
     assert not run_bootstrap(instance, assets=WAREHOUSE, raise_on_error=False).success
     assert not db.exists()

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
 from platform_defs.iceberg import lost
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark.conf import bounded_catalog_uri, mask_uri, sqlalchemy_catalog_uri
 
@@ -97,6 +97,17 @@ def load_catalog(
     return catalog
 
 
+def refuse_lost_sqlite_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> None:
+    """The lost-catalog check without opening the catalog, for Spark: its JdbcCatalog would
+    otherwise create empty catalog tables in a missing or 0-byte SQLite file."""
+    db_file = sqlite_file(settings)
+    if db_file is None:
+        return
+    problem = lost.sqlite_problem(db_file, settings.catalog_statement_timeout_seconds)
+    if problem is not None:
+        _refuse_if_lost(settings, endpoint, str(db_file), problem, damaged=db_file)
+
+
 def sqlite_file(settings: PlatformSettings) -> Path | None:
     """The catalog's SQLite file, if the catalog is one (the default, or a sqlite:/// URI)."""
     from sqlalchemy.engine import make_url
@@ -131,7 +142,9 @@ def _refuse_if_lost(
 
 def find_tables(settings: PlatformSettings, endpoint: StoreEndpoint) -> list[lost.FoundTable]:
     """Every table with metadata under the warehouse prefix (one listing of the prefix)."""
-    store = ObjectStore(endpoint, timeout=settings.s3_timeout_seconds)
+    store = ObjectStore(
+        endpoint, timeout=settings.s3_timeout_seconds, timeout_setting=S3_TIMEOUT_SETTING
+    )
     listing = store.iter_objects(settings.bucket, prefix=lost.WAREHOUSE_PREFIX)
     return lost.tables_from_keys(settings.bucket, (str(o.object_name) for o in listing))  # type: ignore[attr-defined]
 
