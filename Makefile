@@ -11,7 +11,7 @@ KUBECTL := $(VENV)/bin/kubectl
 STAMP := $(VENV)/.installed
 JOB_CONFIG := config/bootstrap.yaml
 
-.PHONY: scan-secrets help setup jars-hadoop run ui down reset status test lint typecheck validate pytest pytest-fast e2e bench bench-scale clean
+.PHONY: scan-secrets help setup jars-hadoop run recover-catalog ui down reset status test lint typecheck validate pytest pytest-fast e2e bench bench-scale clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -42,6 +42,10 @@ ui: run ## Dagster UI + daemon on the embedded platform, persistent instance (Ct
 	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning && \
 	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME)" && \
 	  exec $(DAGSTER) dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
+
+recover-catalog: setup ## Register the warehouse's tables back into a lost catalog (README "Backup and restore")
+	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
+	  $(DAGSTER) job execute -m platform_defs.definitions -j recover_catalog -c config/recover_catalog.yaml
 
 status: setup ## Show what is running and where state lives
 	@$(PY) -m platform_defs.cli status

@@ -24,6 +24,7 @@ from platform_defs.jobs import (
     reprovision_service_identities,
 )
 from platform_defs.k8s.defs import kubernetes_definitions
+from platform_defs.recovery_job import recover_catalog
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.resources.preflight import RunLockResource
 from platform_defs.rotation_job import rotate_credentials
@@ -59,6 +60,7 @@ defs = dg.Definitions.merge(
             record_health_history,
             iceberg_maintenance,
             rotate_credentials,
+            recover_catalog,
         ],
         schedules=[platform_health_hourly, iceberg_maintenance_daily],
         sensors=[

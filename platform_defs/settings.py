@@ -86,7 +86,10 @@ class PlatformSettings(BaseSettings):
     s3_secret_key: str | None = Field(None, description="With credentials_source=env.", repr=False)
     credentials_file: Path | None = Field(None, description="With credentials_source=file.")
     s3_timeout_seconds: float = Field(
-        5.0, gt=0, allow_inf_nan=False, description="Connect/read timeout for S3 calls."
+        5.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="Connect/read timeout for S3 calls (per attempt).",
     )
     store_tls: bool = Field(
         False,
@@ -156,6 +159,18 @@ class PlatformSettings(BaseSettings):
         None,
         description="SQLAlchemy-style URI of the catalog database (postgresql+psycopg2://...). "
         "Unset: a SQLite file in the state dir.",
+    )
+    catalog_connect_timeout_seconds: float = Field(
+        10.0,
+        gt=0,
+        description="Catalog database: how long connecting may take (psycopg2 connect_timeout, "
+        "JDBC connectTimeout), so a database that accepts TCP and never answers fails.",
+    )
+    catalog_statement_timeout_seconds: float = Field(
+        30.0,
+        gt=0,
+        description="Catalog database: the longest statement (Postgres statement_timeout, also "
+        "bounding JDBC reads) and the longest wait for a SQLite lock.",
     )
     spark_master: str = Field("local[*]", description="local[*], spark://host:port or k8s://...")
     spark_driver_memory: str = Field("2g", description="spark.driver.memory")

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from platform_defs.credentials import Credentials, generate
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.settings import PlatformSettings, load_settings
+from platform_defs.settings import PlatformSettings
 from tests import process_guard
 from tools.local_servers import RunningServer, free_port
 from tools.local_servers import local_store_server as _local_store_server

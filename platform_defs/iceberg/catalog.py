@@ -10,11 +10,14 @@ the guide's hadoop tables.
 from __future__ import annotations
 
 import time
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from platform_defs.catalog_uri import mask_uri, sqlalchemy_catalog_uri
+from platform_defs.catalog_uri import bounded_catalog_uri, mask_uri, sqlalchemy_catalog_uri
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
+from platform_defs.iceberg import lost
+from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 
 if TYPE_CHECKING:
@@ -35,9 +38,15 @@ _FIX = (
 
 
 def catalog_properties(settings: PlatformSettings, endpoint: StoreEndpoint) -> dict[str, str]:
-    """SqlCatalog properties; `s3.*` mirror Spark's S3FileIO settings from `spark.conf`."""
+    """SqlCatalog properties; `s3.*` mirror Spark's S3FileIO settings from `spark.conf`.
+
+    Every call has a bound: the database URI carries the connect/statement timeouts
+    (`bounded_catalog_uri`), and pyarrow's S3 client gets PLATFORM_S3_TIMEOUT_SECONDS."""
+    from pyiceberg.io import S3_CONNECT_TIMEOUT, S3_REQUEST_TIMEOUT
+
+    timeout = f"{settings.s3_timeout_seconds:g}"
     props = {
-        "uri": sqlalchemy_catalog_uri(settings),
+        "uri": bounded_catalog_uri(settings),
         "warehouse": f"s3://{settings.bucket}/warehouse",
         "s3.endpoint": endpoint.url,
         "s3.access-key-id": endpoint.credentials.access_key,
@@ -45,6 +54,8 @@ def catalog_properties(settings: PlatformSettings, endpoint: StoreEndpoint) -> d
         "s3.region": endpoint.region,
         "s3.path-style-access": "true",
         "s3.force-virtual-addressing": "false",
+        S3_CONNECT_TIMEOUT: timeout,
+        S3_REQUEST_TIMEOUT: timeout,
     }
     if endpoint.ca_bundle is not None:  # https with a private CA: trust it, never skip checks
         props["py-io-impl"] = IO_IMPL
@@ -52,31 +63,149 @@ def catalog_properties(settings: PlatformSettings, endpoint: StoreEndpoint) -> d
     return props
 
 
-def load_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> SqlCatalog:
-    """The catalog under `settings.catalog_name`, or one CatalogError naming the (masked) URI."""
-    from pyiceberg.catalog.sql import SqlCatalog
-    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+def load_catalog(
+    settings: PlatformSettings, endpoint: StoreEndpoint, *, refuse_lost: bool = True
+) -> SqlCatalog:
+    """The catalog under `settings.catalog_name`, or one CatalogError saying what to do.
 
+    A missing, empty or damaged catalog database is checked against the warehouse first
+    (`lost.py`): with table metadata there it is a lost catalog and is refused, never replaced
+    by an empty one. Only the recovery job passes `refuse_lost=False`."""
     if settings.catalog_type != "jdbc":
         raise CatalogError(
             "pyiceberg cannot use PLATFORM_CATALOG_TYPE=hadoop (it cannot commit to file-system "
             "tables). Use PLATFORM_CATALOG_TYPE=jdbc."
         )
-    if settings.catalog_uri is None:
-        settings.catalog_db_path.parent.mkdir(parents=True, exist_ok=True)
     props = catalog_properties(settings, endpoint)
-    shown = mask_uri(props["uri"])
+    shown = mask_uri(sqlalchemy_catalog_uri(settings))
+    db_file = sqlite_file(settings)
+    checked = False
+    if refuse_lost and db_file is not None:
+        problem = lost.sqlite_problem(db_file, settings.catalog_statement_timeout_seconds)
+        if problem is not None:
+            _refuse_if_lost(settings, endpoint, str(db_file), problem, damaged=db_file)
+            checked = True
+    if db_file is not None:
+        db_file.parent.mkdir(parents=True, exist_ok=True)
+    catalog = _open(settings, props, shown)
+    if _catalog_rows(settings, catalog, shown) == 0:
+        if refuse_lost and not checked:
+            where = str(db_file) if db_file else shown
+            empty = f"is empty (no table or namespace of catalog {settings.catalog_name!r})"
+            _refuse_if_lost(settings, endpoint, where, empty, damaged=None)
+        catalog.create_tables()  # CREATE TABLE IF NOT EXISTS: a no-op when they exist
+    return catalog
+
+
+def refuse_lost_sqlite_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> None:
+    """The lost-catalog check without opening the catalog, for Spark: its JdbcCatalog would
+    otherwise create empty catalog tables in a missing or 0-byte SQLite file."""
+    db_file = sqlite_file(settings)
+    if db_file is None:
+        return
+    problem = lost.sqlite_problem(db_file, settings.catalog_statement_timeout_seconds)
+    if problem is not None:
+        _refuse_if_lost(settings, endpoint, str(db_file), problem, damaged=db_file)
+
+
+def sqlite_file(settings: PlatformSettings) -> Path | None:
+    """The catalog's SQLite file, if the catalog is one (the default, or a sqlite:/// URI)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    if settings.catalog_uri is None:
+        return settings.catalog_db_path
     try:
-        return SqlCatalog(settings.catalog_name, **props)
+        url = make_url(settings.catalog_uri)
+    except ArgumentError:
+        return None  # reported by _open with the URI and the fix
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return None
+    return Path(url.database).absolute()
+
+
+def _refuse_if_lost(
+    settings: PlatformSettings,
+    endpoint: StoreEndpoint,
+    where: str,
+    problem: str,
+    damaged: Path | None,
+) -> None:
+    """Raise when the warehouse holds tables (or the file is damaged); else let it be created."""
+    is_damage = problem.startswith("cannot be read")
+    found = find_tables(settings, endpoint)
+    if found or is_damage:
+        raise lost.lost_catalog_error(
+            where, problem, settings.bucket, found, damaged_file=damaged if is_damage else None
+        )
+
+
+def find_tables(settings: PlatformSettings, endpoint: StoreEndpoint) -> list[lost.FoundTable]:
+    """Every table with metadata under the warehouse prefix (one listing of the prefix)."""
+    store = ObjectStore(
+        endpoint, timeout=settings.s3_timeout_seconds, timeout_setting=S3_TIMEOUT_SETTING
+    )
+    listing = store.iter_objects(settings.bucket, prefix=lost.WAREHOUSE_PREFIX)
+    return lost.tables_from_keys(settings.bucket, (str(o.object_name) for o in listing))  # type: ignore[attr-defined]
+
+
+def _open(settings: PlatformSettings, props: dict[str, str], shown: str) -> SqlCatalog:
+    from pyiceberg.catalog.sql import SqlCatalog
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    try:
+        return SqlCatalog(settings.catalog_name, **props, init_catalog_tables="false")
     except (ArgumentError, ValueError, ImportError) as exc:
         raise CatalogError(
             f"Catalog URI {shown} is not a valid database URI ({exc}). {_FIX}"
         ) from None
     except SQLAlchemyError as exc:
-        reason = str(getattr(exc, "orig", None) or exc).splitlines()[0]
-        raise CatalogError(
-            f"Cannot open the Iceberg catalog database {shown}: {reason}. {_FIX}"
-        ) from None
+        raise _database_error(settings, shown, exc) from None
+
+
+def _catalog_rows(settings: PlatformSettings, catalog: SqlCatalog, shown: str) -> int:
+    """Tables plus namespaces of this catalog name; 0 for a database without catalog tables."""
+    from sqlalchemy import inspect, text
+    from sqlalchemy.exc import SQLAlchemyError
+
+    query = text(
+        "SELECT (SELECT COUNT(*) FROM iceberg_tables WHERE catalog_name = :n) + "
+        "(SELECT COUNT(*) FROM iceberg_namespace_properties WHERE catalog_name = :n)"
+    )
+    try:
+        with catalog.engine.connect() as conn:
+            present = inspect(conn).get_table_names()
+            if not {"iceberg_tables", "iceberg_namespace_properties"} <= set(present):
+                return 0
+            return int(conn.execute(query, {"n": catalog.name}).scalar_one())
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, shown, exc) from None
+
+
+def _database_error(settings: PlatformSettings, shown: str, exc: Exception) -> CatalogError:
+    """One message for a database that refused, timed out or is damaged."""
+    reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
+    low = reason.lower()
+    if "timeout expired" in low or "timed out" in low:
+        return CatalogError(
+            f"The Iceberg catalog database {shown} did not answer within "
+            f"{settings.catalog_connect_timeout_seconds:g} s "
+            f"(PLATFORM_CATALOG_CONNECT_TIMEOUT_SECONDS): {reason}. Check that the database "
+            "server is up and answering, or raise the setting if it is merely slow."
+        )
+    if "statement timeout" in low:
+        return CatalogError(
+            f"A statement on the Iceberg catalog database {shown} ran longer than "
+            f"{settings.catalog_statement_timeout_seconds:g} s "
+            f"(PLATFORM_CATALOG_STATEMENT_TIMEOUT_SECONDS): {reason}. Look for a lock held by "
+            "another session, or raise the setting if the database is merely slow."
+        )
+    if "malformed" in low or "not a database" in low:
+        return CatalogError(
+            f"The Iceberg catalog {shown} cannot be read ({reason}). Restore it from your "
+            f"backup ({lost.BACKUP_SECTION}), or run {lost.RECOVER}."
+        )
+    return CatalogError(f"Cannot open the Iceberg catalog database {shown}: {reason}. {_FIX}")
 
 
 def append_with_retry(table: Table, data: pa.Table, attempts: int = 10) -> Table:

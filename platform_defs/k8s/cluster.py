@@ -32,6 +32,7 @@ from platform_defs.k8s.render import Document, object_id
 # fields the platform owns, and a person's `kubectl apply` never silently takes them over.
 FIELD_MANAGER = "lakehouse-platform"
 IN_CLUSTER = "in-cluster"
+TIMEOUT_SETTING = "PLATFORM_K8S_API_TIMEOUT_SECONDS"
 Obj = dict[str, Any]
 
 
@@ -87,11 +88,31 @@ def _bounded(api: k8s_client.ApiClient, timeout: float) -> None:
 class Cluster:
     """One API server. Construct with `connect()`; methods return plain dicts (API JSON)."""
 
-    def __init__(self, api: k8s_client.ApiClient, context: str, server: str) -> None:
+    def __init__(
+        self, api: k8s_client.ApiClient, context: str, server: str, timeout: float = 5.0
+    ) -> None:
         self.api = api
         self.context = context
         self.server = server
+        self.timeout = timeout
         self._dynamic: DynamicClient | None = None
+
+    def unreachable(self, exc: BaseException, what: str) -> ClusterUnreachableError:
+        """One message for an API server that refused or stopped answering during `what`."""
+        timed_out = isinstance(exc, urllib3.exceptions.TimeoutError | TimeoutError) or isinstance(
+            getattr(exc, "reason", None), urllib3.exceptions.TimeoutError
+        )
+        bound = (
+            f": no answer within {self.timeout:g} s ({TIMEOUT_SETTING} sets the limit)"
+            if timed_out
+            else ""
+        )
+        return ClusterUnreachableError(
+            f"No Kubernetes API answered for context '{self.context}' at {self.server} "
+            f"during {what} ({type(exc).__name__}{bound}). Start the cluster (`make "
+            "setup-cluster` for kind), select another context with PLATFORM_KUBE_CONTEXT, or "
+            "use PLATFORM_TARGET=local."
+        )
 
     # ---- connection -------------------------------------------------------------------
     def probe(self) -> str:
@@ -102,11 +123,7 @@ class Cluster:
             )
             version = json.loads(resp.data or b"{}").get("gitVersion", "unknown")
         except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise ClusterUnreachableError(
-                f"No Kubernetes API answered for context '{self.context}' at {self.server} "
-                f"({type(exc).__name__}). Start the cluster (`make setup-cluster` for kind), "
-                "select another context with PLATFORM_KUBE_CONTEXT, or use PLATFORM_TARGET=local."
-            ) from None
+            raise self.unreachable(exc, "GET /version") from None
         except k8s_client.ApiException as exc:
             raise KubernetesError(
                 f"The API server for context '{self.context}' ({self.server}) answered "
@@ -127,6 +144,8 @@ class Cluster:
     def resource(self, api_version: str, kind: str) -> Resource:
         try:
             return self.dynamic.resources.get(api_version=api_version, kind=kind)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"discovery of {kind}") from None
         except ResourceNotFoundError:
             raise KubernetesError(
                 f"The cluster of context '{self.context}' does not serve {kind} "
@@ -141,6 +160,8 @@ class Cluster:
             obj = res.get(name=name, namespace=namespace if res.namespaced else None)
         except NotFoundError:
             return None
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"GET {kind} {name}") from None
         return dict(obj.to_dict())
 
     def list(
@@ -148,7 +169,10 @@ class Cluster:
     ) -> list[Obj]:
         res = self.resource(api_version, kind)
         kwargs: dict[str, Any] = {"label_selector": selector} if selector else {}
-        found = res.get(namespace=namespace if res.namespaced else None, **kwargs)
+        try:
+            found = res.get(namespace=namespace if res.namespaced else None, **kwargs)
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"LIST {kind}") from None
         return [dict(item) for item in found.to_dict().get("items", [])]
 
     def apply(self, doc: Document, *, dry_run: bool = False) -> Obj:
@@ -160,6 +184,8 @@ class Cluster:
             out = res.server_side_apply(
                 body=doc, field_manager=FIELD_MANAGER, force_conflicts="true", **kwargs
             )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"apply of {object_id(doc)}") from None
         except k8s_client.ApiException as exc:
             raise KubernetesError(
                 f"Applying {object_id(doc)} in context '{self.context}' failed: "
@@ -196,6 +222,6 @@ def connect(target: ClusterTarget) -> Cluster:
     cfg.retries = urllib3.Retry(total=1, connect=1, read=0, backoff_factor=0.1)
     api = k8s_client.ApiClient(cfg)
     _bounded(api, target.timeout)
-    cluster = Cluster(api, context, str(cfg.host))
+    cluster = Cluster(api, context, str(cfg.host), target.timeout)
     cluster.probe()
     return cluster

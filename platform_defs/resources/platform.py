@@ -7,7 +7,7 @@ from dataclasses import replace
 from dagster import ConfigurableResource
 
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.targets.base import PlatformTarget
 
@@ -41,4 +41,8 @@ class PlatformResource(ConfigurableResource["PlatformResource"]):
 
     def object_store(self, endpoint: StoreEndpoint | None = None) -> ObjectStore:
         settings = self.settings()
-        return ObjectStore(endpoint or self.endpoint(), timeout=settings.s3_timeout_seconds)
+        return ObjectStore(
+            endpoint or self.endpoint(),
+            timeout=settings.s3_timeout_seconds,
+            timeout_setting=S3_TIMEOUT_SETTING,
+        )

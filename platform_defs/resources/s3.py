@@ -41,6 +41,7 @@ CANARY_PREFIX = "_platform/canary/"
 CANARY_BUCKET_PREFIX = "platform-canary-"  # the only bucket names the platform ever sweeps
 MAX_SWEPT_BUCKETS = 20
 MAX_CANARY_OBJECTS = 100
+S3_TIMEOUT_SETTING = "PLATFORM_S3_TIMEOUT_SECONDS"
 _BAD_KEY_CODES = {"InvalidAccessKeyId", "SignatureDoesNotMatch", "InvalidToken"}
 _DENIED_HINT = (
     " If these are a service identity's keys (spark, analyst, canary), the request may be "
@@ -101,10 +102,13 @@ class ObjectStore:
         retries: int = 1,
         read_timeout: float | None = None,
         pool_size: int = 8,
+        timeout_setting: str | None = None,
     ) -> None:
         """`timeout` bounds connecting (and reading, unless `read_timeout` is given: bulk
-        transfers of large objects want a longer read timeout than health probes)."""
+        transfers of large objects want a longer read timeout than health probes).
+        `timeout_setting` names the setting it came from, for the message when it runs out."""
         self.endpoint = endpoint
+        self.bound = (read_timeout or timeout, retries + 1, timeout_setting)
         http = pool_manager(endpoint, timeout, retries, read_timeout, pool_size)
         self.client = Minio(
             endpoint.host_port,
@@ -136,10 +140,21 @@ class ObjectStore:
         except (urllib3.exceptions.HTTPError, OSError) as exc:
             raise StoreUnreachableError(
                 f"The object store at {self.endpoint.url} did not answer while trying to {what} "
-                f"({type(exc).__name__}). Is it running? For the embedded store run `make run`; "
-                "otherwise check PLATFORM_S3_ENDPOINT and the network path to it.",
+                f"({type(exc).__name__}{self._timeout_note(exc)}). Is it running? For the "
+                "embedded store run `make run`; otherwise check PLATFORM_S3_ENDPOINT and the "
+                "network path to it.",
                 timed_out=_is_timeout(exc),
             ) from None
+
+    def _timeout_note(self, exc: BaseException) -> str:
+        """For a timeout: the bound that ran out and the setting that sets it."""
+        reason = getattr(exc, "reason", None)
+        timeouts = (urllib3.exceptions.TimeoutError, TimeoutError)
+        if not isinstance(exc, timeouts) and not isinstance(reason, timeouts):
+            return ""
+        seconds, attempts, setting = self.bound
+        note = f": no answer within {seconds:g} s, {attempts} attempt{'s' * (attempts > 1)}"
+        return note + (f"; {setting} sets the limit" if setting else "")
 
     def wait_ready(self, seconds: float) -> float:
         """Wait until an authenticated call succeeds (a just-started server may still be booting)."""

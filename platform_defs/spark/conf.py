@@ -19,10 +19,11 @@ Two catalog types:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlparse
 
 from platform_defs.catalog_uri import mask_uri
 from platform_defs.endpoint import StoreEndpoint
@@ -60,6 +61,20 @@ class JdbcTarget:
     password: str | None = field(default=None, repr=False)
 
 
+def _jdbc_timeouts(settings: PlatformSettings, query: str) -> str:
+    """pgjdbc's own names for the same bounds; socketTimeout also bounds a silent server."""
+    connect = math.ceil(settings.catalog_connect_timeout_seconds)
+    statement = settings.catalog_statement_timeout_seconds
+    params = dict(parse_qsl(query))
+    params.setdefault("connectTimeout", str(connect))
+    params.setdefault("socketTimeout", str(math.ceil(statement) + connect))
+    if "statement_timeout" not in params.get("options", ""):
+        params["options"] = (
+            f"{params.get('options', '')} -c statement_timeout={round(statement * 1000)}".strip()
+        )
+    return urlencode(params, quote_via=quote)
+
+
 def jdbc_target(settings: PlatformSettings) -> JdbcTarget:
     """Convert the SQLAlchemy URI (postgresql+psycopg2://u:p@h:5432/db) to a JDBC URL."""
     if settings.catalog_uri is None:
@@ -75,7 +90,7 @@ def jdbc_target(settings: PlatformSettings) -> JdbcTarget:
             "leave it unset for the local SQLite file)."
         )
     port = f":{parsed.port}" if parsed.port else ""
-    query = f"?{parsed.query}" if parsed.query else ""
+    query = f"?{_jdbc_timeouts(settings, parsed.query)}"
     url = f"jdbc:postgresql://{parsed.hostname}{port}{parsed.path}{query}"
     user = unquote(parsed.username) if parsed.username else None
     password = unquote(parsed.password) if parsed.password else None

@@ -2,16 +2,17 @@
 
 Spark's own `spark.jars.packages` resolves from the network at every cold start and trusts
 whatever the mirror serves. Instead the lock file names each jar and its digest; `fetch` downloads
-into the cache dir once (atomically, verified), and every Spark start only checks the cache.
-Hashing a 600 MB SDK bundle on every start would cost seconds, so a verified jar leaves a stamp
-(size, mtime, digest) next to it and is re-hashed only when the file changes.
+into the cache dir once (atomically, verified), and every Spark session start hashes the jars it
+puts on `spark.jars` again. A stamp of size and mtime was tried and is not enough: a jar changed
+in place with its mtime put back passed it. Hashing the core jars (131 MB) costs about 0.45 s on a
+loaded 2-core machine, a small part of a Spark start (several seconds), so it is done once per
+session start (`resolve`), not per file access; the hadoop group (775 MB) costs about 3 s.
 """
 
 from __future__ import annotations
 
 import argparse
 import hashlib
-import json
 import os
 import shutil
 import subprocess
@@ -81,42 +82,27 @@ def sha256_of(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _stamp_path(jar: Path) -> Path:
+def _stale_stamp(jar: Path) -> Path:
+    """Where earlier versions kept a size/mtime stamp; no longer trusted, removed by `fetch`."""
     return jar.with_name(jar.name + ".verified")
 
 
-def _stamp_matches(jar: Path, sha256: str) -> bool:
-    try:
-        stamp = json.loads(_stamp_path(jar).read_text(encoding="utf-8"))
-        st = jar.stat()
-    except (OSError, ValueError):
-        return False
-    return bool(stamp == {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256})
-
-
-def _write_stamp(jar: Path, sha256: str) -> None:
-    st = jar.stat()
-    stamp = {"size": st.st_size, "mtime_ns": st.st_mtime_ns, "sha256": sha256}
-    tmp = _stamp_path(jar).with_suffix(".tmp")
-    tmp.write_text(json.dumps(stamp), encoding="utf-8")
-    os.replace(tmp, _stamp_path(jar))
-
-
 def verified_jar(cache_dir: Path, spec: JarSpec) -> Path:
-    """The cached jar for `spec`, or a SparkJarsError naming it and the fetch command."""
+    """The cached jar for `spec` after hashing it, or a SparkJarsError naming it and the fix."""
     jar = cache_dir / spec.filename
-    fix = f"Run `{FETCH_COMMAND}` (cache dir {cache_dir}; set PLATFORM_JAR_CACHE_DIR to move it)."
+    fetch = f"{FETCH_COMMAND} --group {spec.group}"
     if not jar.is_file():
-        raise SparkJarsError(f"Spark jar {spec.coordinate} is missing: {jar} does not exist. {fix}")
-    if _stamp_matches(jar, spec.sha256):
-        return jar
+        raise SparkJarsError(
+            f"Spark jar {spec.coordinate} is missing: {jar} does not exist. Run `{fetch}` "
+            f"(cache dir {cache_dir}; set PLATFORM_JAR_CACHE_DIR to move it)."
+        )
     actual = sha256_of(jar)
     if actual != spec.sha256:
         raise SparkJarsError(
-            f"Spark jar {spec.coordinate} at {jar} is corrupted: sha256 {actual} differs from "
-            f"{spec.sha256} in {LOCK_PATH.name}. Delete it and run `{FETCH_COMMAND}`."
+            f"Spark jar {spec.coordinate} at {jar} is corrupted: expected sha256 {spec.sha256} "
+            f"(from {LOCK_PATH.name}), found {actual}. Run `.venv/bin/{fetch}`: it replaces "
+            "the damaged file with a verified download (or delete the file and run it)."
         )
-    _write_stamp(jar, actual)
     return jar
 
 
@@ -170,7 +156,6 @@ def download(spec: JarSpec, dest: Path, repo_url: str = MAVEN_CENTRAL) -> None:
                 f"{spec.sha256}. The mirror served a different file; do not use it."
             )
         os.replace(tmp, dest)
-        _write_stamp(dest, actual)
     finally:
         tmp.unlink(missing_ok=True)
 
@@ -181,6 +166,7 @@ def fetch(cache_dir: Path, groups: Sequence[str] = ("core", "hadoop")) -> list[P
     paths = []
     for spec in select(read_lock(), groups):
         dest = cache_dir / spec.filename
+        _stale_stamp(dest).unlink(missing_ok=True)
         try:
             paths.append(verified_jar(cache_dir, spec))
             continue

@@ -1,6 +1,7 @@
 """Start the one SparkSession a process gets, after the checks that make failures readable.
 
-Order matters: Java, then the jar cache, then the store, each failing with its own platform error
+Order matters: Java, then the jar cache, then the store, then the catalog (a lost one is refused
+before Spark's JdbcCatalog could create an empty one), each failing with its own platform error
 before any JVM starts. Secrets are applied to the running session (see `conf.SparkSetup`).
 """
 
@@ -19,7 +20,8 @@ from platform_defs.errors import (
     PlatformError,
     StoreUnreachableError,
 )
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.iceberg.catalog import refuse_lost_sqlite_catalog
+from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
 from platform_defs.spark.conf import SparkSetup, build_spark_setup
@@ -38,11 +40,16 @@ def prepare(settings: PlatformSettings, endpoint: StoreEndpoint, *, ui: bool = F
     java = check_java()
     groups = ("core", "hadoop") if settings.catalog_type == "hadoop" else ("core",)
     jar_paths = jars.resolve(settings.resolved_jar_cache_dir, groups)
-    ObjectStore(endpoint).require_bucket(settings.bucket)
+    store = ObjectStore(
+        endpoint, timeout=settings.s3_timeout_seconds, timeout_setting=S3_TIMEOUT_SETTING
+    )
+    store.require_bucket(settings.bucket)
     truststore = None
     if endpoint.ca_bundle is not None:
         java_home = java.executable.resolve().parent.parent
         truststore = truststore_for(endpoint.ca_bundle, settings.namespace_dir / "tls", java_home)
+    if settings.catalog_type == "jdbc":
+        refuse_lost_sqlite_catalog(settings, endpoint)
     if settings.catalog_type == "jdbc" and settings.catalog_uri is None:
         settings.catalog_db_path.parent.mkdir(parents=True, exist_ok=True)
     setup = build_spark_setup(settings, endpoint, jar_paths, ui=ui, truststore=truststore)

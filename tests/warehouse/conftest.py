@@ -4,6 +4,7 @@ server (tests/conftest.py), and one Spark session shared by the in-process tests
 from __future__ import annotations
 
 import logging
+import os
 import secrets
 import subprocess
 from collections.abc import Iterator
@@ -32,6 +33,18 @@ def make_settings(state_dir: Path, bucket: str, **overrides: object) -> Platform
         "spark_driver_memory": "1g", "_env_file": None,
     }  # fmt: skip
     return load_settings(**{**values, **overrides})
+
+
+def flip_keeping_size_and_mtime(jar: Path, offset: int, length: int = 4096) -> None:
+    """Corrupt `length` bytes in place, then put the old mtime back: what a stamp cannot see."""
+    st = jar.stat()
+    with jar.open("r+b") as fh:
+        fh.seek(offset)
+        chunk = fh.read(length)
+        fh.seek(offset)
+        fh.write(bytes(b ^ 0xFF for b in chunk))
+    os.utime(jar, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert jar.stat().st_size == st.st_size and jar.stat().st_mtime_ns == st.st_mtime_ns
 
 
 class RecordingReporter:

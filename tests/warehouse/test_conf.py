@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from assets.spark_jobs.context import launch_env, launch_extras
 from assets.spark_jobs.inventory import prefix_of, summarize
 from assets.spark_jobs.maintenance import MaintenanceParams
-from platform_defs.catalog_uri import mask_uri
+from platform_defs.catalog_uri import bounded_catalog_uri, mask_uri
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError, JavaError, SettingsError, SparkJarsError
@@ -19,7 +20,7 @@ from platform_defs.spark import jars
 from platform_defs.spark.conf import build_spark_setup, jdbc_target
 from platform_defs.spark.java import check_java, parse_major
 from platform_defs.spark.tls import TRUSTSTORE_PASSWORD, truststore_for
-from tests.warehouse.conftest import make_settings
+from tests.warehouse.conftest import flip_keeping_size_and_mtime, make_settings
 
 SECRET = "s3cr3t-value-for-tests-only"
 EP = StoreEndpoint(url="http://127.0.0.1:9000", credentials=Credentials("tester", SECRET))
@@ -62,7 +63,10 @@ def test_postgres_uri_becomes_jdbc_with_password_as_secret(tmp_path: Path) -> No
     uri = "postgresql+psycopg2://iceberg:pw%40x@db.example:5433/catalog?sslmode=require"  # pragma: allowlist secret
     settings = make_settings(tmp_path, "lake", catalog_uri=uri)
     target = jdbc_target(settings)
-    assert target.url == "jdbc:postgresql://db.example:5433/catalog?sslmode=require"
+    assert target.url == (
+        "jdbc:postgresql://db.example:5433/catalog?sslmode=require&connectTimeout=10"
+        "&socketTimeout=40&options=-c%20statement_timeout%3D30000"
+    )
     assert (target.user, target.password) == ("iceberg", "pw@x")
     setup = build_spark_setup(settings, EP, [])
     assert setup.conf["spark.sql.catalog.lakehouse.jdbc.user"] == "iceberg"
@@ -72,6 +76,23 @@ def test_postgres_uri_becomes_jdbc_with_password_as_secret(tmp_path: Path) -> No
     assert (
         mask_uri(uri) == "postgresql+psycopg2://iceberg:***@db.example:5433/catalog?sslmode=require"
     )
+
+
+def test_catalog_uris_carry_the_timeouts_unless_they_set_their_own(tmp_path: Path) -> None:
+    pg = "postgresql+psycopg2://u:p%40w@db:5432/cat"
+    settings = make_settings(tmp_path, "lake", catalog_uri=pg, catalog_connect_timeout_seconds=2.5,
+                             catalog_statement_timeout_seconds=7)  # fmt: skip
+    assert bounded_catalog_uri(settings) == (
+        "postgresql+psycopg2://u:p%40w@db:5432/cat?connect_timeout=3"
+        "&options=-c+statement_timeout%3D7000"
+    )
+    own = make_settings(
+        tmp_path, "lake", catalog_uri=pg + "?connect_timeout=1&options=-c%20statement_timeout%3D5"
+    )
+    assert bounded_catalog_uri(own) == own.catalog_uri  # the URI's own values win
+    assert bounded_catalog_uri(make_settings(tmp_path, "lake")).endswith("lakehouse.db?timeout=30")
+    assert jdbc_target(own).url.endswith("connect_timeout=1&options=-c%20statement_timeout%3D5"
+                                         "&connectTimeout=10&socketTimeout=40")  # fmt: skip
 
 
 def test_unsupported_catalog_uri_is_one_clear_error(tmp_path: Path) -> None:
@@ -129,7 +150,22 @@ def test_missing_and_corrupted_jar_name_the_jar_and_the_fix(tmp_path: Path) -> N
         jars.verified_jar(tmp_path, spec)
     (tmp_path / "thing-1.0.jar").write_bytes(b"good")
     assert jars.verified_jar(tmp_path, spec) == tmp_path / "thing-1.0.jar"
-    assert (tmp_path / "thing-1.0.jar.verified").is_file()
+
+
+def test_a_jar_changed_behind_its_size_and_mtime_is_refused(tmp_path: Path) -> None:
+    good = os.urandom(64 * 1024)
+    spec = jars.JarSpec("core", "org.example:thing:1.0", hashlib.sha256(good).hexdigest())
+    jar = tmp_path / spec.filename
+    jar.write_bytes(good)
+    assert jars.verified_jar(tmp_path, spec) == jar  # verified once, as `make setup` does
+    flip_keeping_size_and_mtime(jar, 16 * 1024)
+    actual = hashlib.sha256(jar.read_bytes()).hexdigest()
+    with pytest.raises(SparkJarsError) as info:
+        jars.verified_jar(tmp_path, spec)
+    message = str(info.value)
+    for needle in ("org.example:thing:1.0", str(jar), spec.sha256, actual,
+                   "python -m platform_defs.spark.jars fetch --group core"):  # fmt: skip
+        assert needle in message, message
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -18,9 +19,16 @@ from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError, StoreUnreachableError
 from platform_defs.iceberg.catalog import load_catalog
+from platform_defs.spark import jars
 from platform_defs.spark.session import explain_failure
 from tests.s3_servers import local_store_server
-from tests.warehouse.conftest import Warehouse, attach_catalog, make_bucket, make_settings
+from tests.warehouse.conftest import (
+    Warehouse,
+    attach_catalog,
+    flip_keeping_size_and_mtime,
+    make_bucket,
+    make_settings,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]
 
@@ -59,6 +67,23 @@ def test_missing_jars(warehouse: Warehouse, tmp_path: Path) -> None:
     proc = _run_job(warehouse, tmp_path, PLATFORM_JAR_CACHE_DIR=str(tmp_path / "empty"))
     _one_clear_error(proc, "SparkJarsError", "iceberg-spark-runtime-4.1_2.13:1.12.0 is missing",
                      "python -m platform_defs.spark.jars fetch")  # fmt: skip
+
+
+def test_corrupted_jar_with_size_and_mtime_kept(warehouse: Warehouse, tmp_path: Path) -> None:
+    """Copies of the cached core jars (never the shared cache itself), one changed in place."""
+    cache = tmp_path / "jars"
+    cache.mkdir()
+    for spec in jars.select(jars.read_lock(), ["core"]):
+        for src in warehouse.settings.resolved_jar_cache_dir.glob(spec.filename + "*"):
+            shutil.copy2(src, cache / src.name)  # the jar and any stamp, mtimes kept
+    spec = next(s for s in jars.read_lock() if s.artifact_id == "postgresql")
+    jar = cache / spec.filename
+    flip_keeping_size_and_mtime(jar, jar.stat().st_size // 2)
+    actual = jars.sha256_of(jar)
+    proc = _run_job(warehouse, tmp_path, PLATFORM_JAR_CACHE_DIR=str(cache))
+    _one_clear_error(proc, "SparkJarsError", f"{spec.coordinate} at {jar} is corrupted",
+                     f"expected sha256 {spec.sha256}", f"found {actual}",
+                     "python -m platform_defs.spark.jars fetch --group core")  # fmt: skip
 
 
 def test_missing_java(warehouse: Warehouse, tmp_path: Path) -> None:
