@@ -24,15 +24,16 @@ $(STAMP): pyproject.toml uv.lock
 
 setup: $(STAMP) ## Create .venv with the locked dependencies (idempotent)
 
+# umask 077: Dagster's run history, event logs and compute logs are the owner's only.
 run: setup ## Bring up the embedded platform and materialize the bootstrap graph
-	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
+	@umask 077 && export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
 	  $(DAGSTER) job execute -m platform_defs.definitions -j bootstrap_platform -c $(JOB_CONFIG)
 	@echo && $(PY) -m platform_defs.cli status
 
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 ui: run ## Dagster UI + daemon on the embedded platform, persistent instance (Ctrl-C stops both)
-	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
+	@umask 077 && export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
 	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME)" && \
 	  exec $(DAGSTER) dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
 

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
+from platform_defs.private import private_dir
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark.conf import mask_uri, sqlalchemy_catalog_uri
 
@@ -63,7 +64,7 @@ def load_catalog(settings: PlatformSettings, endpoint: StoreEndpoint) -> SqlCata
             "tables). Use PLATFORM_CATALOG_TYPE=jdbc."
         )
     if settings.catalog_uri is None:
-        settings.catalog_db_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.catalog_db_path.parent, root=settings.state_dir)
     props = catalog_properties(settings, endpoint)
     shown = mask_uri(props["uri"])
     try:

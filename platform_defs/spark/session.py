@@ -18,6 +18,7 @@ from platform_defs.errors import (
     PlatformError,
     StoreUnreachableError,
 )
+from platform_defs.private import private_dir
 from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
@@ -43,7 +44,7 @@ def prepare(settings: PlatformSettings, endpoint: StoreEndpoint, *, ui: bool = F
         java_home = java.executable.resolve().parent.parent
         truststore = truststore_for(endpoint.ca_bundle, settings.namespace_dir / "tls", java_home)
     if settings.catalog_type == "jdbc" and settings.catalog_uri is None:
-        settings.catalog_db_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.catalog_db_path.parent, root=settings.state_dir)
     setup = build_spark_setup(settings, endpoint, jar_paths, ui=ui, truststore=truststore)
     log_opt = f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"
     for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):
