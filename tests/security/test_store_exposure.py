@@ -4,8 +4,9 @@ SeaweedFS store: only S3 (signed requests) and the console (login) may serve any
 `weed mini` also runs a filer, a master and a volume server with HTTP and gRPC listeners on
 127.0.0.1, which every local user can reach. Without `security.toml` they serve the whole store:
 bucket listings, object bytes, writes into the warehouse, recursive deletes that remove every
-version, and the master hands out write tokens. Each probe here must be refused (401/403, 404
-because the route is not served, or no connection) and must change nothing.
+version, and the master hands out write tokens. Each probe, over plain HTTP and over TLS
+without a client certificate, must be refused (401/403, 404 because the route is not served,
+a refused handshake, or no connection) and must change nothing.
 """
 
 from __future__ import annotations
@@ -14,12 +15,14 @@ import io
 import re
 import subprocess
 import uuid
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 import grpc
 import pytest
 import requests
+import urllib3
 
 from platform_defs.resources.s3 import ObjectStore
 from tests.security.conftest import Platform, start_platform
@@ -87,12 +90,26 @@ def _versions(platform: Platform, bucket: str) -> list[tuple[str, str | None, bo
     return sorted((o.object_name or "", o.version_id, o.is_delete_marker) for o in listed)
 
 
-def _answer(method: str, url: str, **kwargs: object) -> tuple[int | str, bytes]:
+_PLAIN_TO_TLS = b"Client sent an HTTP request to an HTTPS server"
+
+
+def _refused(method: str, url: str, **kwargs: object) -> tuple[bool, str]:
+    """(refused, what it answered) for one request without credentials. Refused: 401, 403,
+    404 (not served), no connection, a TLS handshake that wants a client certificate, or Go's
+    400 for plain HTTP sent to a TLS port. The server's certificate is not checked: an
+    intruder would not care."""
     try:
-        resp = requests.request(method, url, timeout=10, allow_redirects=False, **kwargs)
-    except requests.ConnectionError:
-        return "no connection", b""
-    return resp.status_code, resp.content
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", urllib3.exceptions.InsecureRequestWarning)
+            resp = requests.request(
+                method, url, timeout=10, allow_redirects=False, verify=False, **kwargs
+            )
+    except requests.ConnectionError as exc:  # SSLError included
+        return True, type(exc).__name__
+    refused = resp.status_code in REFUSED or (
+        resp.status_code == 400 and _PLAIN_TO_TLS in resp.content
+    )
+    return refused, f"{resp.status_code}: {resp.content[:120]!r}"
 
 
 def test_internal_http_apis_refuse_requests_without_credentials(platform: Platform) -> None:
@@ -106,52 +123,61 @@ def test_internal_http_apis_refuse_requests_without_credentials(platform: Platfo
 
     state = platform.store.running()
     assert state is not None
-    master, volume, filer = (f"http://127.0.0.1:{p}" for p in state.internal_ports)
-    upload = {"file": ("x", io.BytesIO(b"planted by an intruder"))}
+    master, volume, filer = state.internal_ports
     probes = {
         "filer: list buckets": (
             "GET",
-            f"{filer}/buckets/",
+            filer,
+            "/buckets/",
             {"headers": {"Accept": "application/json"}},
         ),
-        "filer: list the warehouse": ("GET", f"{filer}/buckets/{bucket}/warehouse/?limit=100", {}),
+        "filer: list the warehouse": ("GET", filer, f"/buckets/{bucket}/warehouse/?limit=100", {}),
         "filer: GET an object written through S3": (
             "GET",
-            f"{filer}/buckets/{bucket}/{data.key}.versions/v_{data.version}",
+            filer,
+            f"/buckets/{bucket}/{data.key}.versions/v_{data.version}",
             {},
         ),
         "filer: GET another bucket's object": (
             "GET",
-            f"{filer}/buckets/{sacrificial}/{other.key}.versions/v_{other.version}",
+            filer,
+            f"/buckets/{sacrificial}/{other.key}.versions/v_{other.version}",
             {},
         ),
         "filer: POST a file into the warehouse": (
             "POST",
-            f"{filer}/buckets/{bucket}/warehouse/x",
-            {"files": upload},
+            filer,
+            f"/buckets/{bucket}/warehouse/x",
+            {"files": {"file": ("x", b"planted by an intruder")}},
         ),
         "filer: recursive DELETE of the warehouse": (
             "DELETE",
-            f"{filer}/buckets/{bucket}/warehouse/?recursive=true&ignoreRecursiveError=true",
+            filer,
+            f"/buckets/{bucket}/warehouse/?recursive=true&ignoreRecursiveError=true",
             {},
         ),
-        "master: /dir/assign (a write token)": ("GET", f"{master}/dir/assign", {}),
-        "master: /vol/status": ("GET", f"{master}/vol/status", {}),
-        "master: /dir/status": ("GET", f"{master}/dir/status", {}),
+        "master: /dir/assign (a write token)": ("GET", master, "/dir/assign", {}),
+        "master: /vol/status": ("GET", master, "/vol/status", {}),
+        "master: /dir/status": ("GET", master, "/dir/status", {}),
+        "master: /cluster/status": ("GET", master, "/cluster/status", {}),
+        "master: status page": ("GET", master, "/", {}),
         "master: /col/delete of a bucket's collection": (
             "GET",
-            f"{master}/col/delete?collection={sacrificial}",
+            master,
+            f"/col/delete?collection={sacrificial}",
             {},
         ),
-        "volume: GET of an object's fid": ("GET", f"{volume}/{data.fid}", {}),
-        "volume: DELETE of an object's fid": ("DELETE", f"{volume}/{other.fid}", {}),
+        "volume: /status": ("GET", volume, "/status", {}),
+        "volume: GET of an object's fid": ("GET", volume, f"/{data.fid}", {}),
+        "volume: DELETE of an object's fid": ("DELETE", volume, f"/{other.fid}", {}),
     }
     answered = {}
-    for name, (method, url, kwargs) in probes.items():
-        status, body = _answer(method, url, **kwargs)
-        leaked = data.body in body or other.body in body or b'"fid"' in body
-        if leaked or status not in {*REFUSED, "no connection"}:
-            answered[name] = f"{status}: {body[:120]!r}"
+    for name, (method, port, path, kwargs) in probes.items():
+        for scheme in ("http", "https"):
+            refused, what = _refused(method, f"{scheme}://127.0.0.1:{port}{path}", **kwargs)
+            leaked = data.body.decode() in what or other.body.decode() in what
+            if leaked or not refused:
+                answered[f"{name} ({scheme})"] = what
     assert not answered, f"served without credentials: {answered}"
 
     assert _versions(platform, bucket) == before, "the probes changed the bucket"

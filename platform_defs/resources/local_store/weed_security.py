@@ -8,11 +8,14 @@ bucket; the master hands out volume write tokens and deletes a bucket's whole co
 volume server returns any object's bytes by file id; filer gRPC does all the filer can. So:
 
 - `-disableHttp` (a `weed mini` flag, set in `backends.py`) removes the filer's and master's
-  HTTP APIs; what stays is read-only metadata, listed in the README's Security section;
+  HTTP APIs;
+- HTTPS with client certificates on the master's, volume server's and filer's HTTP listeners:
+  weed 4.48 serves status pages there whatever else is configured (bucket names, sizes, the
+  data path); the S3 gateway dials the volume server with the store's certificate;
+- mutual TLS on every gRPC listener, with a CA of this store's own;
 - JWT keys: the volume server refuses reads and writes not signed by the master
   (`jwt.signing`, `jwt.signing.read`); the filer's keys guard its HTTP API should it ever be
-  enabled again. The S3 gateway inside `weed mini` reads this file and signs its own requests;
-- mutual TLS on every gRPC listener with a CA of this store's own;
+  enabled again. The S3 gateway inside `weed mini` reads this file and signs its requests;
 - the console login (`[admin]`), so it is no command-line option: `weed mini` copies every
   option it was given into `data/mini.options`, a 0644 file.
 
@@ -49,6 +52,7 @@ GRPC_SECTIONS = (
     "mq",
     "client",
 )
+HTTPS_SERVERS = ("master", "volume", "filer")
 _HEX_KEY = re.compile(r"^[0-9a-f]{64}$")
 _VOLUME_LIST = "/master_pb.Seaweed/VolumeList"
 
@@ -87,6 +91,8 @@ def _toml(value: str) -> str:
 
 
 def render(keys: dict[str, str], console: Credentials, tls: MutualTlsFiles) -> str:
+    pair = [f"cert = {_toml(str(tls.cert))}", f"key = {_toml(str(tls.key))}"]
+    ca = f"ca = {_toml(str(tls.ca_cert))}"
     lines = [
         "# Written by the platform at every start of the embedded store",
         "# (platform_defs/resources/local_store/weed_security.py): edits are overwritten.",
@@ -98,10 +104,14 @@ def render(keys: dict[str, str], console: Credentials, tls: MutualTlsFiles) -> s
     lines += ["[filer.expose_directory_metadata]", "enabled = false"]
     lines += ["[admin]", f"user = {_toml(console.access_key)}"]
     lines += [f"password = {_toml(console.secret_key)}"]
-    lines += ["[grpc]", f"ca = {_toml(str(tls.ca_cert))}"]
+    lines += ["[grpc]", ca]
     for section in GRPC_SECTIONS:
-        lines += [f"[grpc.{section}]", f"cert = {_toml(str(tls.cert))}"]
-        lines += [f"key = {_toml(str(tls.key))}"]
+        lines += [f"[grpc.{section}]", *pair]
+    # HTTPS with client certificates (a `ca`) on the internal HTTP listeners: what weed keeps
+    # serving on them whatever its other settings (status pages) then needs a certificate.
+    for section in HTTPS_SERVERS:
+        lines += [f"[https.{section}]", *pair, ca]
+    lines += ["[https.client]", "enabled = true", *pair, ca]  # S3 gateway -> volume server
     return "\n".join(lines) + "\n"
 
 
@@ -147,9 +157,11 @@ def volume_server_registered(
     objects fail for a few seconds after a restart."""
     import grpc
 
-    creds = grpc.ssl_channel_credentials(
-        tls.ca_cert.read_bytes(), tls.key.read_bytes(), tls.cert.read_bytes()
-    )
+    try:
+        pem = [tls.ca_cert.read_bytes(), tls.key.read_bytes(), tls.cert.read_bytes()]
+    except OSError:  # not a store this platform locked (or its files were removed)
+        return False
+    creds = grpc.ssl_channel_credentials(*pem)
     options = [("grpc.ssl_target_name_override", "localhost")]
     target = f"127.0.0.1:{master_port + GRPC_OFFSET}"
     with grpc.secure_channel(target, creds, options=options) as channel:
