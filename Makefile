@@ -24,10 +24,11 @@ $(STAMP): pyproject.toml uv.lock
 
 setup: $(STAMP) ## Create .venv with the locked dependencies (idempotent)
 
+# umask 077: Dagster's run history, event logs and compute logs are the owner's only.
 # `export X="$$(cmd)"` would hide cmd's failure (export's status is 0): assign, then export.
 # On a failure the last line is the failed step and its error, read from the run's events.
 run: setup ## Bring up the embedded platform and materialize the bootstrap graph
-	@home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
+	@umask 077; home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
 	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning; \
 	  invocation="make-run-$$(date +%s)-$$$$"; \
 	  $(DAGSTER) job execute -m platform_defs.definitions -j bootstrap_platform -c $(JOB_CONFIG) \
@@ -38,7 +39,7 @@ run: setup ## Bring up the embedded platform and materialize the bootstrap graph
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
 ui: run ## Dagster UI + daemon on the embedded platform, persistent instance (Ctrl-C stops both)
-	@home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
+	@umask 077; home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
 	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning && \
 	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME)" && \
 	  exec $(DAGSTER) dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)

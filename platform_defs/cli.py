@@ -10,8 +10,13 @@ from __future__ import annotations
 import argparse
 import shutil
 import sys
+from pathlib import Path
 
+import yaml
+
+from platform_defs.credentials import write_private_text
 from platform_defs.errors import PlatformError
+from platform_defs.private import private_dir, private_tree, restrict_umask
 from platform_defs.resources.local_store import LocalStore
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.state_dir import require_writable
@@ -32,12 +37,15 @@ def status(settings: PlatformSettings) -> int:
         return 1
     print(f"Object store    : {state.url}  ({state.backend} {state.version}, pid {state.pid})")
     if state.console_url:
-        print(f"Console         : {state.console_url}  (log in with the credentials below)")
+        login = "the console login" if state.backend == "seaweedfs" else "the credentials"
+        print(f"Console         : {state.console_url}  (log in with {login} below)")
     print(f"Bucket          : s3://{settings.bucket}")
     print(f"Data            : {store.data_dir}")
     print(f"Server log      : {store.log_file}")
     if settings.credentials_source == "generated":
         print(f"Credentials     : {settings.generated_credentials_file}  (0600, never in git)")
+    if state.backend == "seaweedfs":
+        print(f"Console login   : {store.console_credentials_file}  (0600; not root's keys)")
     print("Stop the store  : make down   (data is kept; `make reset` deletes it)")
     if (
         settings.catalog_type == "jdbc"
@@ -89,11 +97,20 @@ def reset(settings: PlatformSettings) -> int:
 
 
 def dagster_home(settings: PlatformSettings) -> int:
-    """Print (and create) the persistent Dagster instance directory under the state dir."""
-    home = require_writable(require_writable(settings.state_dir) / "dagster")
+    """Print (and create) the persistent Dagster instance directory under the state dir.
+
+    Run history, event logs and compute logs (what every step printed) live there: the tree
+    is made owner-only here, history an older platform left included. New files are private
+    because the Makefile and the definitions module lower the umask for Dagster's processes.
+    """
+    require_writable(require_writable(settings.state_dir) / "dagster")
+    home = private_dir(settings.state_dir / "dagster", root=settings.state_dir)
+    private_tree(home)
     config = home / "dagster.yaml"
     if not config.exists():  # a persistent local instance that does not phone home
-        config.write_text("telemetry:\n  enabled: false\n", encoding="utf-8")
+        write_private_text(config, "telemetry:\n  enabled: false\n")
+    if _uses_sqlite(config) and not (home / "history" / "runs.db").exists():
+        _create_instance_databases(home)
     print(home)
     return 0
 
@@ -113,6 +130,21 @@ def run_summary(job: str, invocation: str) -> int:
     return 0
 
 
+def _uses_sqlite(config: Path) -> bool:
+    keys = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    return not {"storage", "run_storage", "event_log_storage", "schedule_storage"} & set(keys)
+
+
+def _create_instance_databases(home: Path) -> None:
+    """Dagster creates its SQLite databases (runs, run index, schedules) when a process first
+    opens the instance, before it loads any code, so the definitions module's umask comes too
+    late for them: open the instance here, under this command's umask 077, once."""
+    from dagster import DagsterInstance
+
+    with DagsterInstance.from_config(str(home)):
+        pass
+
+
 COMMANDS = {"status": status, "down": down, "reset": reset, "dagster-home": dagster_home}
 
 
@@ -126,6 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         if not (args.job and args.invocation):
             parser.error("run-summary needs JOB and INVOCATION")
         return run_summary(args.job, args.invocation)
+    restrict_umask()  # whatever this command creates in the state directory is the owner's
     try:
         settings = load_settings()
         return COMMANDS[args.command](settings)

@@ -24,6 +24,7 @@ from platform_defs.jobs import (
     reprovision_service_identities,
 )
 from platform_defs.k8s.defs import kubernetes_definitions
+from platform_defs.private import restrict_umask
 from platform_defs.recovery_job import recover_catalog
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.resources.preflight import RunLockResource
@@ -35,6 +36,9 @@ from platform_defs.sensors.store_health import build_store_health_sensor
 from platform_defs.sensors.store_metrics import build_store_metrics_sensor
 from platform_defs.settings import load_settings
 
+# Every Dagster process that loads this code (`job execute`, the code server, step workers)
+# then writes run history, compute logs and catalogs owner-only, whatever the shell's umask.
+restrict_umask()
 settings = load_settings()
 _modules = [
     preflight_assets,

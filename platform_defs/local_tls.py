@@ -48,13 +48,43 @@ def ensure_store_tls(settings: PlatformSettings) -> TlsFiles:
     if ca is None or not tls.ca_is_usable(ca):
         ca = tls.make_ca(CA_NAME, "localhost", ["127.0.0.0/8"])
         write_private_text(ca_key, ca.key_pem.decode())
-        write_private_text(files.ca_cert, ca.cert_pem.decode())
-        files.ca_cert.chmod(0o644)  # a certificate is public; only keys stay 0600
+        write_private_text(files.ca_cert, ca.cert_pem.decode())  # 0600 like all state
     server = _read(files.cert, files.key)
     if server is None or not tls.server_cert_is_current(server, ca, HOSTS):
         server = tls.make_server_cert(ca, HOSTS)
         write_private_text(files.key, server.key_pem.decode())
         write_private_text(files.cert, server.cert_pem.decode())
+    return files
+
+
+@dataclass(frozen=True)
+class MutualTlsFiles:
+    ca_cert: Path
+    cert: Path  # serves and dials: SeaweedFS's components all share one pair
+    key: Path
+
+
+def mutual_tls_files(directory: Path) -> MutualTlsFiles:
+    return MutualTlsFiles(
+        directory / "grpc-ca.pem", directory / "grpc.pem", directory / "grpc-key.pem"
+    )
+
+
+def ensure_mutual_tls(directory: Path) -> MutualTlsFiles:
+    """A private CA and one certificate (server and client use) for the embedded store's
+    internal gRPC, kept while current. The CA's key is never written down: nothing but weed
+    itself has to trust this CA, so when the certificate is due both are simply made anew,
+    and no file on disk can mint another certificate the store would accept."""
+    files = mutual_tls_files(directory)
+    ca_pem = files.ca_cert.read_bytes() if files.ca_cert.is_file() else b""
+    pair = _read(files.cert, files.key)
+    if pair is None or not tls.server_cert_is_current(pair, tls.KeyPair(ca_pem, b""), HOSTS):
+        # DNS-only constraint: gRPC's BoringSSL rejects IP-address name constraints.
+        ca = tls.make_ca("lakehouse-platform store-internal CA", "localhost")
+        pair = tls.make_server_cert(ca, HOSTS, client_auth=True)
+        write_private_text(files.key, pair.key_pem.decode())
+        write_private_text(files.cert, pair.cert_pem.decode())
+        write_private_text(files.ca_cert, ca.cert_pem.decode())
     return files
 
 

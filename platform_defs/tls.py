@@ -114,8 +114,12 @@ def make_ca(
     return KeyPair(cert.public_bytes(serialization.Encoding.PEM), _key_pem(key))
 
 
-def make_server_cert(ca: KeyPair, hosts: Sequence[str]) -> KeyPair:
-    """A TLS server certificate for `hosts`, signed by `ca`."""
+def make_server_cert(ca: KeyPair, hosts: Sequence[str], *, client_auth: bool = False) -> KeyPair:
+    """A TLS server certificate for `hosts`, signed by `ca`; with `client_auth` also usable as
+    the client side of mutual TLS (one certificate per peer that both serves and dials)."""
+    usages = [ExtendedKeyUsageOID.SERVER_AUTH]
+    if client_auth:
+        usages.append(ExtendedKeyUsageOID.CLIENT_AUTH)
     ca_cert = x509.load_pem_x509_certificate(ca.cert_pem)
     ca_key = serialization.load_pem_private_key(ca.key_pem, password=None)
     if not isinstance(ca_key, ec.EllipticCurvePrivateKey):
@@ -146,7 +150,7 @@ def make_server_cert(ca: KeyPair, hosts: Sequence[str]) -> KeyPair:
             ),
             critical=True,
         )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
+        .add_extension(x509.ExtendedKeyUsage(usages), critical=False)
         .add_extension(
             x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), False
         )

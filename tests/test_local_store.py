@@ -110,9 +110,11 @@ def test_no_secret_on_the_command_line(store: LocalStore) -> None:
     result = store.ensure_running()
     cmdline = Path(f"/proc/{result.state.pid}/cmdline").read_bytes().decode()
     assert result.endpoint.credentials.secret_key not in cmdline
-    options = store.root / "weed.options"
-    assert options.stat().st_mode & 0o777 == 0o600
-    assert result.endpoint.credentials.secret_key in options.read_text()
+    security = store.security_dir / "security.toml"  # the console's login goes there
+    assert security.stat().st_mode & 0o777 == 0o600
+    console = store.console_credentials_file.read_text()
+    assert json.loads(console)["secret_key"] in security.read_text()
+    assert result.endpoint.credentials.secret_key not in security.read_text()
     assert result.endpoint.credentials.secret_key not in store.log_file.read_text()
 
 
@@ -138,3 +140,30 @@ def test_port_without_room_for_grpc_is_explained(tmp_path: Path) -> None:
     settings = load_settings(state_dir=tmp_path, s3_port=high, console_port=free_port())
     with pytest.raises(StoreStartError, match="at most 55535"):
         LocalStore(settings).ensure_running()
+
+
+def test_restart_keeps_the_internal_keys_and_the_data(store: LocalStore) -> None:
+    """JWT keys and the gRPC certificate are generated once: a restart (with data kept)
+    reuses them, and the locked-down store still serves what it stored."""
+    first = store.ensure_running()
+    ObjectStore(first.endpoint).ensure_bucket("kept")
+    ObjectStore(first.endpoint).client.put_object("kept", "k", io.BytesIO(b"v1"), 2)
+    security = store.security_dir
+    before = {n: (security / n).read_bytes() for n in ("jwt-keys.json", "grpc.pem", "grpc-ca.pem")}
+    store.stop()
+    again = store.ensure_running()
+    assert again.action == "restarted" and again.state.internal_auth
+    after = {n: (security / n).read_bytes() for n in before}
+    assert after == before
+    assert ObjectStore(again.endpoint).client.get_object("kept", "k").read() == b"v1"
+
+
+def test_a_running_store_without_internal_auth_is_restarted(store: LocalStore) -> None:
+    """A server an older platform started (open internal listeners) is not reused."""
+    first = store.ensure_running()
+    state = json.loads(store.state_file.read_text())
+    del state["internal_auth"]  # what an older platform's store.json looks like
+    store.state_file.write_text(json.dumps(state))
+    again = store.ensure_running()
+    assert again.action == "restarted" and again.state.pid != first.state.pid
+    assert again.state.internal_auth

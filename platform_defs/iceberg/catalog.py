@@ -17,6 +17,7 @@ from platform_defs.catalog_uri import bounded_catalog_uri, mask_uri, sqlalchemy_
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
 from platform_defs.iceberg import lost
+from platform_defs.private import private_dir
 from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 
@@ -76,6 +77,8 @@ def load_catalog(
             "pyiceberg cannot use PLATFORM_CATALOG_TYPE=hadoop (it cannot commit to file-system "
             "tables). Use PLATFORM_CATALOG_TYPE=jdbc."
         )
+    if settings.catalog_uri is None:
+        private_dir(settings.catalog_db_path.parent, root=settings.state_dir)
     props = catalog_properties(settings, endpoint)
     shown = mask_uri(sqlalchemy_catalog_uri(settings))
     db_file = sqlite_file(settings)

@@ -21,6 +21,7 @@ from platform_defs.errors import (
     StoreUnreachableError,
 )
 from platform_defs.iceberg.catalog import refuse_lost_sqlite_catalog
+from platform_defs.private import private_dir
 from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
@@ -51,7 +52,7 @@ def prepare(settings: PlatformSettings, endpoint: StoreEndpoint, *, ui: bool = F
     if settings.catalog_type == "jdbc":
         refuse_lost_sqlite_catalog(settings, endpoint)
     if settings.catalog_type == "jdbc" and settings.catalog_uri is None:
-        settings.catalog_db_path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(settings.catalog_db_path.parent, root=settings.state_dir)
     setup = build_spark_setup(settings, endpoint, jar_paths, ui=ui, truststore=truststore)
     log_opt = f"-Dlog4j2.configurationFile={LOG4J_CONFIG}"
     for key in ("spark.driver.extraJavaOptions", "spark.executor.extraJavaOptions"):

@@ -17,6 +17,7 @@ import tempfile
 from pathlib import Path
 
 from platform_defs.errors import StoreUnreachableError
+from platform_defs.private import FILE_MODE, private_dir
 
 _PEM_CERT = re.compile(r"-----BEGIN CERTIFICATE-----.+?-----END CERTIFICATE-----", re.S)
 TRUSTSTORE_PASSWORD = "lakehouse-truststore"  # a truststore holds public certificates only
@@ -39,7 +40,7 @@ def truststore_for(ca_bundle: Path, state_dir: Path, java_home: Path | None = No
     dest = state_dir / f"truststore-{digest}.p12"
     if dest.is_file():
         return dest
-    state_dir.mkdir(parents=True, exist_ok=True)
+    private_dir(state_dir)
     with tempfile.TemporaryDirectory(dir=state_dir) as tmp:
         staging = Path(tmp) / "truststore.p12"
         for index, cert in enumerate(certs):
@@ -64,5 +65,6 @@ def truststore_for(ca_bundle: Path, state_dir: Path, java_home: Path | None = No
                 check=True,
                 capture_output=True,
             )
+        staging.chmod(FILE_MODE)  # keytool writes it with the process umask
         os.replace(staging, dest)
     return dest

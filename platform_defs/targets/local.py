@@ -7,12 +7,12 @@ dev MinIO) and this target only checks it; nothing is started or stopped.
 from __future__ import annotations
 
 import json
-import os
 
 from platform_defs import credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import StoreUnreachableError
 from platform_defs.local_tls import require_ca_bundle
+from platform_defs.private import private_dir
 from platform_defs.resources.local_store import LocalStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.targets.base import NAMESPACE_LABELS, NamespaceInfo, StoreInfo
@@ -27,11 +27,10 @@ class LocalTarget:
         root = self.settings.namespace_dir
         marker = root / "namespace.json"
         created = not marker.exists()
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        os.chmod(root, 0o700)  # holds credentials and data: owner only
+        private_dir(root, root=self.settings.state_dir)  # holds credentials and data
         if created:
             body = {"name": self.settings.namespace, "labels": NAMESPACE_LABELS}
-            marker.write_text(json.dumps(body, indent=2) + "\n", encoding="utf-8")
+            credentials.write_private_text(marker, json.dumps(body, indent=2) + "\n")
         return NamespaceInfo(
             name=self.settings.namespace,
             kind="local-state-root",

@@ -15,7 +15,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from platform_defs.credentials import Credentials, write_private_text
+from platform_defs.credentials import Credentials
 from platform_defs.errors import StoreStartError
 from platform_defs.local_tls import TlsFiles
 from platform_defs.resources.local_store import identities_file
@@ -74,22 +74,23 @@ def seaweedfs(
     s3_port: int,
     console_port: int,
     internal: list[int],
+    security_dir: Path,
     service_identities: list[identities_file.Identity] | None = None,
     tls: TlsFiles | None = None,
 ) -> Launch:
-    """`weed mini` on loopback. With `tls`, the S3 port speaks HTTPS only (weed 4.48 serves
-    HTTPS on -s3.port when a certificate is given and -s3.port.https is unset)."""
+    """`weed mini` on loopback, serving only S3 and the console without credentials.
+
+    With `tls`, the S3 port speaks HTTPS only (weed 4.48 serves HTTPS on -s3.port when a
+    certificate is given and -s3.port.https is unset). `security_dir` holds the security.toml
+    (`weed_security.py`) that locks the internal listeners and carries the console login: no
+    secret is an option, because weed copies its options into the 0644 `data/mini.options`,
+    and a command line is readable by every local user through `ps`."""
     master, volume, filer = internal
     s3_config = config_dir / "s3.json"
     identities_file.write_s3_config(s3_config, creds, service_identities or [])
-    # The console login goes through an options file (0600), never argv: a command line is
-    # readable by every local user through `ps`.
-    options = config_dir / "weed.options"
-    write_private_text(
-        options, f"admin.user={creds.access_key}\nadmin.password={creds.secret_key}\n"
-    )
     argv = [
         binary,
+        f"-config_dir={security_dir}",  # a global flag: before the command
         "mini",
         f"-dir={data_dir}",
         "-ip=127.0.0.1",
@@ -100,7 +101,7 @@ def seaweedfs(
         f"-filer.port={filer}",
         f"-s3.port={s3_port}",
         f"-admin.port={console_port}",
-        f"-options={options}",
+        "-disableHttp",  # the filer's and master's HTTP APIs: S3 and the console do not use them
         "-webdav=false",
         "-s3.port.iceberg=0",
         "-s3.port.lance=0",

@@ -25,8 +25,15 @@ import requests
 from platform_defs import credentials as creds_mod
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError, StoreStartError
-from platform_defs.local_tls import ensure_store_tls
-from platform_defs.resources.local_store import backends, identities_file, ports, root_keys
+from platform_defs.local_tls import TlsFiles, ensure_store_tls, mutual_tls_files
+from platform_defs.private import open_private, private_dir, private_tree
+from platform_defs.resources.local_store import (
+    backends,
+    identities_file,
+    ports,
+    root_keys,
+    weed_security,
+)
 from platform_defs.settings import PlatformSettings
 
 _LOG_TAIL_LINES = 25
@@ -49,6 +56,7 @@ class StoreState:
     health_path: str
     scheme: str = "http"  # "https" with PLATFORM_STORE_TLS
     ca_bundle: str | None = None  # the CA clients must trust when scheme is https
+    internal_auth: bool = False  # SeaweedFS started with security.toml (older servers were not)
 
     @property
     def url(self) -> str:
@@ -72,6 +80,8 @@ class LocalStore:
         self.state_file = self.root / "store.json"
         self.s3_config_file = self.root / "s3.json"
         self.service_identities_file = self.root / "service-identities.json"
+        self.security_dir = self.root / "security"
+        self.console_credentials_file = settings.credentials_dir / "console.json"
 
     # ---- inspection -------------------------------------------------------------------
     def read_state(self) -> StoreState | None:
@@ -95,19 +105,19 @@ class LocalStore:
 
         SeaweedFS's S3 gateway answers /healthz before the volume server has re-registered
         with the master after a restart; reads then fail for a few seconds with InternalError.
-        So for SeaweedFS the master's topology must also show volume capacity.
+        So for SeaweedFS the master's topology must also list the volume server.
         """
         try:
             verify: str | bool = state.ca_bundle or True
             resp = requests.get(state.url + state.health_path, timeout=timeout, verify=verify)
             if resp.status_code != 200:
                 return False
-            if state.backend == "seaweedfs":
-                master = f"http://127.0.0.1:{state.internal_ports[0]}/dir/status"
-                topology = requests.get(master, timeout=timeout).json().get("Topology", {})
-                return int(topology.get("Max") or 0) > 0
-        except (requests.RequestException, ValueError):
+        except requests.RequestException:
             return False
+        if state.backend == "seaweedfs":
+            master, volume, _filer = state.internal_ports
+            tls = mutual_tls_files(self.security_dir)
+            return weed_security.volume_server_registered(tls, master, volume, timeout)
         return True
 
     def running(self) -> StoreState | None:
@@ -194,6 +204,7 @@ class LocalStore:
             and state.console_port == self.settings.console_port
             and state.credentials_fingerprint == creds_mod.fingerprint(creds)
             and state.scheme == self._scheme
+            and (state.internal_auth or state.backend != "seaweedfs")
         )
 
     @property
@@ -210,26 +221,15 @@ class LocalStore:
         if backend == "seaweedfs":  # SeaweedFS also listens on each port + 10000 (gRPC)
             ports.require_grpc_pair(s.s3_port, "PLATFORM_S3_PORT", wait=grace)
             ports.require_grpc_pair(s.console_port, "PLATFORM_CONSOLE_PORT", wait=grace)
-        self.data_dir.mkdir(parents=True, exist_ok=True)
-        self.log_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir, root=s.state_dir)
+        private_dir(self.log_file.parent, root=s.state_dir)
+        private_tree(self.root)  # a tree written under another umask, or by an older platform
         internal = self._internal_ports(previous)
         tls = ensure_store_tls(s) if s.store_tls else None
-        service = identities_file.read_service_identities(self.service_identities_file)
-        launch = (
-            backends.seaweedfs(
-                binary,
-                self.data_dir,
-                self.root,
-                creds,
-                s.s3_port,
-                s.console_port,
-                internal,
-                service_identities=service,
-                tls=tls,
-            )
-            if backend == "seaweedfs"
-            else backends.minio(binary, self.data_dir, creds, s.s3_port, s.console_port, tls)
-        )
+        if backend == "seaweedfs":
+            launch = self._seaweedfs_launch(binary, creds, internal, tls)
+        else:
+            launch = backends.minio(binary, self.data_dir, creds, s.s3_port, s.console_port, tls)
         proc = self._spawn(launch)
         state = StoreState(
             pid=proc.pid,
@@ -245,15 +245,41 @@ class LocalStore:
             health_path=launch.health_path,
             scheme=self._scheme,
             ca_bundle=str(tls.ca_cert) if tls else None,
+            internal_auth=backend == "seaweedfs",
         )
         self._wait_started(proc, state)
         self._write_state(state)
         return state
 
+    def _seaweedfs_launch(
+        self,
+        binary: str,
+        creds: creds_mod.Credentials,
+        internal: list[int],
+        tls: TlsFiles | None,
+    ) -> backends.Launch:
+        """`weed mini` with its internal listeners locked and no copy of a secret outside the
+        0600 credentials files (copies an older platform left are removed first)."""
+        console = weed_security.console_credentials(self.console_credentials_file)
+        weed_security.remove_secret_copies(self.root, self.data_dir)
+        security = weed_security.ensure(self.root, console)
+        return backends.seaweedfs(
+            binary,
+            self.data_dir,
+            self.root,
+            creds,
+            self.settings.s3_port,
+            self.settings.console_port,
+            internal,
+            security.config_dir,
+            service_identities=identities_file.read_service_identities(
+                self.service_identities_file
+            ),
+            tls=tls,
+        )
+
     def _write_state(self, state: StoreState) -> None:
-        tmp = self.state_file.with_suffix(".tmp")
-        tmp.write_text(json.dumps(asdict(state), indent=2), encoding="utf-8")
-        os.replace(tmp, self.state_file)
+        creds_mod.write_private_text(self.state_file, json.dumps(asdict(state), indent=2))
 
     # ---- identities (SeaweedFS: identities file + SIGHUP) -------------------------------
     def update_identities(
@@ -294,7 +320,7 @@ class LocalStore:
 
     def _spawn(self, launch: backends.Launch) -> subprocess.Popen[bytes]:
         env = {**os.environ, **launch.env}
-        with self.log_file.open("ab") as log:
+        with os.fdopen(open_private(self.log_file, os.O_WRONLY | os.O_APPEND), "ab") as log:
             log.write(f"\n=== {time.ctime()} starting {launch.argv}\n".encode())
             log.flush()
             try:
@@ -306,6 +332,7 @@ class LocalStore:
                     cwd=self.root,
                     env=env,
                     start_new_session=True,  # survive the run that started it
+                    umask=0o077,  # its volumes, indexes, sockets: the owner's only
                 )
             except OSError as exc:
                 raise StoreStartError(f"Could not execute {launch.argv[0]}: {exc}") from exc
@@ -351,8 +378,8 @@ class LocalStore:
 
     @contextlib.contextmanager
     def _lock(self) -> Iterator[None]:
-        self.root.mkdir(parents=True, exist_ok=True)
-        with (self.root / ".lock").open("w") as fh:
+        private_dir(self.root, root=self.settings.state_dir)
+        with os.fdopen(open_private(self.root / ".lock", os.O_WRONLY), "w") as fh:
             fcntl.flock(fh, fcntl.LOCK_EX)
             try:
                 yield
