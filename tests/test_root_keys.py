@@ -166,9 +166,9 @@ def test_a_deleted_generated_file_is_not_regenerated(store: LocalStore) -> None:
     assert Snapshot.of(store) == before
 
 
-def test_the_bootstrap_job_stops_at_object_store(monkeypatch: pytest.MonkeyPatch) -> None:
-    """`make run` with other keys in the environment: the run fails at `object_store` with the
-    message, the check that would create a canary bucket never runs, and the next run with the
+def test_the_bootstrap_job_stops_at_the_preflight(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`make run` with other keys in the environment: the run fails at its preflight (before
+    `object_store`) with the message, the check that would create a canary bucket never runs, and the next run with the
     variables unset reuses the same server."""
     import dagster as dg
 
@@ -191,7 +191,7 @@ def test_the_bootstrap_job_stops_at_object_store(monkeypatch: pytest.MonkeyPatch
         failed = run_bootstrap(raise_on_error=False)
         assert not failed.success
         failure = next(e for e in failed.all_events if e.event_type_value == "STEP_FAILURE")
-        assert failure.step_key == "object_store"
+        assert failure.step_key == "platform_preflight"
         error = failure.step_failure_data.error  # type: ignore[union-attr]
         text = error.message + (error.cause.message if error.cause else "")
         assert "was created with other root keys" in text and wrong.secret_key not in text

@@ -112,6 +112,8 @@ def check_credentials(settings: PlatformSettings, target: PlatformTarget) -> str
     """
     if settings.target != "local":
         return "checked by object_store after the rollout"
+    if settings.embedded_store:
+        LocalStore(settings).require_configured_root()  # other root keys: one clear refusal
     if settings.embedded_store and LocalStore(settings).running() is None:
         return "embedded store not running yet: it starts with these credentials"
     endpoint = target.endpoint()

@@ -177,6 +177,11 @@ class LocalStore:
             self._terminate(state.pid, timeout=timeout)
             return True
 
+    def require_configured_root(self) -> None:
+        """Refuse configured keys that are not this store's root, before anything starts (the
+        preflight asks, so the refusal comes before any asset runs)."""
+        self._configured_root(self.read_state(), adopt_root=False)
+
     def _configured_root(self, state: StoreState | None, adopt_root: bool) -> creds_mod.Credentials:
         """The configured root keys, once they are known to be this store's root."""
         record = root_keys.read_record(
