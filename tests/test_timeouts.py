@@ -167,7 +167,8 @@ def test_iceberg_warehouse_fails_within_the_bound_on_a_silent_catalog(
     assert run_bootstrap().success  # the store, bucket and identities the asset needs
     with silent_server() as server:
         monkeypatch.setenv(
-            "PLATFORM_CATALOG_URI", f"postgresql+psycopg2://u:pw@{server.address}/db"
+            "PLATFORM_CATALOG_URI",
+            f"postgresql+psycopg2://u:pw@{server.address}/db",  # pragma: allowlist secret
         )
         monkeypatch.setenv("PLATFORM_CATALOG_CONNECT_TIMEOUT_SECONDS", "2")
         resources = {"platform": PlatformResource()}

@@ -79,11 +79,11 @@ def test_postgres_uri_becomes_jdbc_with_password_as_secret(tmp_path: Path) -> No
 
 
 def test_catalog_uris_carry_the_timeouts_unless_they_set_their_own(tmp_path: Path) -> None:
-    pg = "postgresql+psycopg2://u:p%40w@db:5432/cat"
+    pg = "postgresql+psycopg2://u:p%40w@db:5432/cat"  # pragma: allowlist secret
     settings = make_settings(tmp_path, "lake", catalog_uri=pg, catalog_connect_timeout_seconds=2.5,
                              catalog_statement_timeout_seconds=7)  # fmt: skip
     assert bounded_catalog_uri(settings) == (
-        "postgresql+psycopg2://u:p%40w@db:5432/cat?connect_timeout=3"
+        "postgresql+psycopg2://u:p%40w@db:5432/cat?connect_timeout=3"  # pragma: allowlist secret
         "&options=-c+statement_timeout%3D7000"
     )
     own = make_settings(
