@@ -254,7 +254,9 @@ def test_code_location_environment_is_valid_platform_settings(
     assert settings.state_dir == Path("/var/lib/lakehouse")
     assert credentials.resolve(settings).access_key == env["PLATFORM_S3_ACCESS_KEY"]
     target = jdbc_target(settings)
-    assert target.url == "jdbc:postgresql://postgres:5432/iceberg_catalog"
+    # the catalog's connect and statement bounds ride on the URL (PLATFORM_CATALOG_*_TIMEOUT_SECONDS)
+    assert target.url.startswith("jdbc:postgresql://postgres:5432/iceberg_catalog?")
+    assert "connectTimeout=10" in target.url and "statement_timeout" in target.url
     assert (target.user, target.password) == ("iceberg", env["CATALOG_POSTGRES_PASSWORD"])
 
 
