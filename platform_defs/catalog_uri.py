@@ -35,7 +35,7 @@ def bounded_catalog_uri(settings: PlatformSettings) -> str:
     cancel long statements (libpq has no client-side read timeout). SQLite: `timeout` is how
     long a statement waits for another writer's lock. A value already in the URI wins."""
     from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
     uri = sqlalchemy_catalog_uri(settings)
     try:
@@ -43,7 +43,10 @@ def bounded_catalog_uri(settings: PlatformSettings) -> str:
     except ArgumentError:
         return uri  # the catalog loader reports the malformed URI with its fix
     query = dict(url.query)
-    backend, driver = url.get_backend_name(), url.get_driver_name()
+    try:
+        backend, driver = url.get_backend_name(), url.get_driver_name()
+    except NoSuchModuleError:
+        return uri  # an unknown dialect: the catalog loader reports it with its fix
     if backend == "postgresql" and driver in ("psycopg2", "psycopg"):
         query.setdefault(
             "connect_timeout", str(math.ceil(settings.catalog_connect_timeout_seconds))
