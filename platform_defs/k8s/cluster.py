@@ -132,6 +132,23 @@ class Cluster:
             ) from None
         return str(version)
 
+    def get_path(self, path: str) -> Obj | None:
+        """GET a raw API path (discovery documents); None when the server answers 404."""
+        try:
+            resp = self.api.call_api(
+                path, "GET", auth_settings=["BearerToken"], _preload_content=False
+            )
+            return dict(json.loads(resp.data or b"{}"))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"GET {path}") from None
+        except k8s_client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubernetesError(
+                f"GET {path} in context '{self.context}' failed: {exc.status} {exc.reason}: "
+                f"{_api_message(exc)}"
+            ) from None
+
     @property
     def dynamic(self) -> DynamicClient:
         if self._dynamic is None:

@@ -27,6 +27,7 @@ from platform_defs.k8s import (
     prepare,
     render,
     rollout,
+    served,
 )
 from platform_defs.k8s.cluster import Cluster, ClusterTarget, connect, running_in_cluster
 from platform_defs.k8s.render import Document
@@ -84,8 +85,11 @@ class KubernetesTarget:
     # ---- the seam ------------------------------------------------------------------------
     def ensure_namespace(self) -> NamespaceInfo:
         cluster = self.cluster()
-        docs = apply.namespaces(self.documents())
-        applied = apply.apply_all(cluster, docs)
+        everything = self.documents()
+        # The whole overlay, not only the Namespace: a missing CRD must stop the run before
+        # its first write, and the Namespace is the first.
+        served.require(cluster, everything)
+        applied = apply.apply_all(cluster, apply.namespaces(everything))
         return NamespaceInfo(
             name=self.settings.namespace,
             kind="kubernetes-namespace",

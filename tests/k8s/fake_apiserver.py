@@ -70,6 +70,10 @@ class FakeApiServer:
     logs: dict[str, str] = field(default_factory=dict)  # "ns/pod/container" -> text
     # Successive `status` values served for an object path (the last one sticks).
     status_script: dict[str, list[Obj]] = field(default_factory=dict)
+    # A recorded discovery (path -> document, e.g. fixtures/discovery_*.json) served instead of
+    # the one built from RESOURCES; a discovery path it lacks answers 404, as a real server
+    # answers for a group/version nobody installed.
+    discovery: dict[str, Obj] | None = None
     _rv: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,7 +123,14 @@ class FakeApiServer:
                 return self._patch(url.path, query, ctype, parsed)
         return 405, _status(405, "MethodNotAllowed", f"{method} is not served by the stand-in")
 
+    def load_discovery(self, path: Path) -> None:
+        self.discovery = {k: v for k, v in json.loads(path.read_text()).items() if k[0] == "/"}
+
     def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if self.discovery is not None and _is_discovery(path):
+            if path in self.discovery:
+                return 200, self.discovery[path]
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
         discovery = _discovery(path)
         if discovery is not None:
             return 200, discovery
@@ -262,6 +273,12 @@ def _status(code: int, reason: str, message: str) -> Obj:
         "reason": reason,
         "code": code,
     }
+
+
+def _is_discovery(path: str) -> bool:
+    """/api, /apis, /api/v1 and /apis/<group>/<version>: not objects, not collections."""
+    parts = path.strip("/").split("/")
+    return (parts[0] == "api" and len(parts) <= 2) or (parts[0] == "apis" and len(parts) <= 3)
 
 
 def _discovery(path: str) -> Obj | None:
