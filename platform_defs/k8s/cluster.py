@@ -210,6 +210,29 @@ class Cluster:
             ) from None
         return dict(out.to_dict())
 
+    def merge_patch(self, doc: Document, patch: Obj) -> Obj:
+        """A JSON merge patch (RFC 7386: `null` removes a key) under FIELD_MANAGER: the one way
+        to remove a field another manager owns, which server-side apply cannot. Put the
+        object's `metadata.resourceVersion` in `patch` to make it conditional."""
+        res = self.resource(doc["apiVersion"], doc["kind"])
+        meta = doc["metadata"]
+        try:
+            out = res.patch(
+                body=patch,
+                name=meta["name"],
+                namespace=meta.get("namespace") if res.namespaced else None,
+                content_type="application/merge-patch+json",
+                field_manager=FIELD_MANAGER,
+            )
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"patch of {object_id(doc)}") from None
+        except k8s_client.ApiException as exc:
+            raise KubernetesError(
+                f"Patching {object_id(doc)} in context '{self.context}' failed: "
+                f"{exc.status} {exc.reason}: {_api_message(exc)}"
+            ) from None
+        return dict(out.to_dict())
+
     def pod_log(self, name: str, namespace: str, container: str, *, previous: bool) -> str:
         """The last lines a container wrote (the crashed instance's with `previous`)."""
         try:
