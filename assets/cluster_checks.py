@@ -94,15 +94,14 @@ def minio_volumes_bound(platform: PlatformResource) -> dg.AssetCheckResult:
 
 
 def _endpoints_verdict(found: endpoints.ServiceEndpoints) -> dg.AssetCheckResult:
-    meta = found.as_metadata()
     return dg.AssetCheckResult(
         passed=found.passed,
         description=found.describe(),
         metadata={
             "ready_endpoints": len(found.ready),
             "endpoint_slices": found.slices,
-            "not_ready": dg.MetadataValue.json(meta["not_ready"]),
-            "unpublished_pods": dg.MetadataValue.json(meta["unpublished_pods"]),
+            "not_ready": dg.MetadataValue.json([str(e) for e in found.not_ready]),
+            "unpublished_pods": dg.MetadataValue.json(list(found.unpublished)),
         },
     )
 

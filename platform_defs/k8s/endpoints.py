@@ -73,14 +73,6 @@ class ServiceEndpoints:
             parts.append("no EndpointSlice and no pod matches the Service's selector")
         return "; ".join(parts)
 
-    def as_metadata(self) -> dict[str, object]:
-        return {
-            "ready_endpoints": len(self.ready),
-            "endpoint_slices": self.slices,
-            "not_ready": [str(e) for e in self.not_ready],
-            "unpublished_pods": list(self.unpublished),
-        }
-
 
 def _endpoints(slices: list[Obj]) -> list[Endpoint]:
     seen: dict[str, Endpoint] = {}
