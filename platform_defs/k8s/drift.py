@@ -34,6 +34,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from platform_defs.errors import KubernetesError
 from platform_defs.k8s import fields
 from platform_defs.k8s.apply import namespace_of, ordered
 from platform_defs.k8s.cluster import FIELD_MANAGER, Cluster
@@ -151,6 +152,14 @@ def compare_one(doc: Document, live: Document, wanted: Document) -> Drift | None
     store); None when the platform's fields are as applied and nobody added any."""
     kind = str(doc["kind"])
     intent = fields.owned_by(fields.ownership(wanted), FIELD_MANAGER)
+    if not intent:
+        # Every server since 1.18 records the applier's fields; without them nothing here
+        # could tell drift, and silence would read as "no drift".
+        raise KubernetesError(
+            f"The server's dry-run apply of {object_id(doc)} names no fields of field manager "
+            f"{FIELD_MANAGER} in managedFields, so drift cannot be judged. Is the API server "
+            "older than v1.18, or a proxy stripping managedFields?"
+        )
     others = fields.ownership(live)
     found = [
         d

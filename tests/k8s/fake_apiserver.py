@@ -9,8 +9,10 @@ records a managedFields entry for the manager (FieldsV1 paths of what it sent, w
 keys the real schemas use for the lists the overlays contain), and stores nothing on
 `dryRun=All`. JSON merge patches (`null` removes a key) honour a `metadata.resourceVersion`
 precondition. Every request is recorded so tests assert the exact paths, query parameters and
-content types. It does not implement real field ownership transfer, defaulting or conflicts:
-it replaces the top-level fields an apply sends; tests of ownership seed recorded objects.
+content types. Of the server's defaulting it applies only a StatefulSet's (`partition: 0` and
+its siblings). It does not implement real field ownership transfer, other defaulting or
+conflicts: it replaces the top-level fields an apply sends; tests of ownership seed recorded
+objects.
 """
 
 from __future__ import annotations
@@ -182,7 +184,7 @@ class FakeApiServer:
             return 422, _status(422, "Invalid", "fieldManager is required for apply patch")
         assert body is not None
         existing = self.objects.get(path)
-        result = _merge(existing, body, manager)
+        result = _defaulted(_merge(existing, body, manager))
         if existing is not None and _content(existing) == _content(result):
             return 200, existing
         meta = result["metadata"]
@@ -309,6 +311,24 @@ def fields_v1(value: Any) -> Obj:
                 out[f"k:{key}"] = {".": {}, **fields_v1(e)}
             return out
     return {}
+
+
+def _defaulted(obj: Obj) -> Obj:
+    """The defaults a real server gives a StatefulSet (apps/v1 SetDefaults_StatefulSet), owned
+    by no manager: the rollout rule and drift must both live with them."""
+    if obj.get("kind") == "StatefulSet":
+        spec = obj.setdefault("spec", {})
+        strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+        if strategy.get("type") == "RollingUpdate":
+            strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("minReadySeconds", 0)
+        spec.setdefault(
+            "persistentVolumeClaimRetentionPolicy",
+            {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        )
+    return obj
 
 
 def _merge_json(target: Any, patch: Any) -> Any:

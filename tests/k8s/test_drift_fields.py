@@ -266,3 +266,39 @@ def test_a_removal_read_at_an_older_version_is_refused(
     with pytest.raises(KubernetesError, match="409"):
         provisioned.cluster().merge_patch(doc, patch)
     assert fake.objects[DEPLOYMENT]["metadata"]["labels"]["team"] == "data"
+
+
+STATEFULSET = "/apis/apps/v1/namespaces/analytics/statefulsets/iceberg-minio"
+
+
+def test_prod_statefulset_with_server_defaults_rolls_out_and_shows_no_drift(
+    k8s_env: dict[str, str], fake: FakeApiServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stand-in defaults `updateStrategy.rollingUpdate.partition: 0` as the real server
+    does: the rollout waits through kubectl's partitioned rule, and no default is drift."""
+    monkeypatch.setenv("PLATFORM_K8S_OVERLAY", "prod")
+    rolling = {"observedGeneration": 1, "replicas": 4, "readyReplicas": 4}
+    fake.status_script[STATEFULSET] = [
+        {**rolling, "updatedReplicas": 3},
+        {**rolling, "updatedReplicas": 4, "availableReplicas": 4},
+    ]
+    target = PlatformResource().target()
+    assert isinstance(target, KubernetesTarget)
+    info = target.ensure_store()
+    live = fake.objects[STATEFULSET]
+    assert live["spec"]["updateStrategy"] == {
+        "type": "RollingUpdate",
+        "rollingUpdate": {"partition": 0},
+    }
+    assert info.details["ready_replicas"] == {"StatefulSet/iceberg-minio": 4}
+    assert target.drift() == []
+
+
+def test_a_dry_run_without_the_platforms_fields_is_an_error_not_silence() -> None:
+    from platform_defs.errors import KubernetesError
+
+    case = _case("deployment_as_applied")
+    stripped = json.loads(json.dumps(case["dry_run"]))
+    del stripped["metadata"]["managedFields"]
+    with pytest.raises(KubernetesError, match="drift cannot be judged"):
+        drift.compare_one(case["manifest"], case["live"], stripped)
