@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dagster as dg
-import pytest
 
 from assets.cluster_checks import (
     minio_service_has_endpoints,
@@ -14,20 +13,10 @@ from assets.cluster_checks import (
 from platform_defs.k8s.defs import evaluate_drift, kubernetes_drift_sensor_for_tests
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
+from tests.k8s.conftest import DEPLOYMENT, READY
 from tests.k8s.fake_apiserver import FakeApiServer
-from tests.k8s.test_target import DEPLOYMENT, READY
 
 PVC = "/api/v1/namespaces/analytics/persistentvolumeclaims/iceberg-minio"
-
-
-@pytest.fixture
-def provisioned(k8s_env: dict[str, str], fake: FakeApiServer) -> KubernetesTarget:
-    fake.status_script[DEPLOYMENT] = [READY]
-    target = PlatformResource().target()
-    assert isinstance(target, KubernetesTarget)
-    target.ensure_store()
-    fake.requests.clear()
-    return target
 
 
 def test_no_drift_right_after_apply(provisioned: KubernetesTarget, fake: FakeApiServer) -> None:

@@ -20,9 +20,8 @@ from platform_defs.k8s.cluster import FIELD_MANAGER
 from platform_defs.k8s.defs import evaluate_drift
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
-from tests.k8s.conftest import FIXTURES
+from tests.k8s.conftest import DEPLOYMENT, FIXTURES, READY
 from tests.k8s.fake_apiserver import MERGE, FakeApiServer
-from tests.k8s.test_target import DEPLOYMENT, READY
 
 MANAGED = FIXTURES / "managed_fields"
 
@@ -159,14 +158,6 @@ def test_foreign_fields_alone_are_repaired_only_with_the_setting() -> None:
 
 
 # ---- sensor and repair through the stand-in ---------------------------------------------------
-@pytest.fixture
-def provisioned(k8s_env: dict[str, str], fake: FakeApiServer) -> KubernetesTarget:
-    fake.status_script[DEPLOYMENT] = [READY]
-    target = PlatformResource().target()
-    assert isinstance(target, KubernetesTarget)
-    target.ensure_store()
-    fake.requests.clear()
-    return target
 
 
 def _entry(manager: str, tree: dict[str, Any], subresource: str | None = None) -> dict[str, Any]:

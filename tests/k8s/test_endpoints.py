@@ -14,7 +14,6 @@ from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.conftest import FIXTURES
 from tests.k8s.fake_apiserver import FakeApiServer
-from tests.k8s.test_target import DEPLOYMENT, READY
 
 
 def _lists(name: str) -> tuple[list[dict[str, object]], list[dict[str, object]]]:
@@ -66,15 +65,6 @@ def test_a_missing_ready_condition_means_ready() -> None:
     slice_ = {"addressType": "IPv4", "endpoints": [{"addresses": ["192.0.2.40"], "conditions": {}}]}
     found = endpoints.evaluate("s", [slice_], [])
     assert [str(e) for e in found.ready] == ["192.0.2.40 (192.0.2.40)"]
-
-
-@pytest.fixture
-def provisioned(k8s_env: dict[str, str], fake: FakeApiServer) -> KubernetesTarget:
-    fake.status_script[DEPLOYMENT] = [READY]
-    target = PlatformResource().target()
-    assert isinstance(target, KubernetesTarget)
-    target.ensure_store()
-    return target
 
 
 @pytest.mark.parametrize(("fixture", "passed"), [("partly_ready", True), ("none_published", False)])
