@@ -97,16 +97,20 @@ def _values(kind: str, live: Any, wanted: Any) -> str:
 
 
 def _managed(
-    kind: str, path: fields.Path, live: Document, wanted: Document, others: list[fields.Ownership]
+    kind: str,
+    path: fields.Path,
+    live: Document,
+    wanted: Document,
+    live_owners: list[fields.Ownership],
 ) -> FieldDrift | None:
     """Drift of one field the manifests set, or None when it is still as applied."""
     name = fields.dotted(path)
     live_value, wanted_value = fields.value_at(live, path), fields.value_at(wanted, path)
-    owning = fields.owners(others, path)
+    owning = fields.owners(live_owners, path)
     holders = [o for o in owning if o.manager != FIELD_MANAGER]
     if live_value == wanted_value:
         if not holders or len(holders) < len(owning):
-            return None  # still the platform's (others applying the same value may share it)
+            return None  # still the platform's (other appliers of the same value may share it)
         who = holders[0]
         text = f"{name}: as in the manifests, but now owned by {who.how}"
         return FieldDrift(name, "changed", text, who.manager)
@@ -126,10 +130,10 @@ def _managed(
 
 
 def _foreign(
-    kind: str, live: Document, intent: frozenset[fields.Path], others: list[fields.Ownership]
+    kind: str, live: Document, intent: frozenset[fields.Path], live_owners: list[fields.Ownership]
 ) -> list[FieldDrift]:
     found = []
-    for entry in others:
+    for entry in live_owners:
         if entry.manager == FIELD_MANAGER or entry.manager in CONTROL_PLANE:
             continue
         if entry.subresource == "status":
@@ -160,13 +164,13 @@ def compare_one(doc: Document, live: Document, wanted: Document) -> Drift | None
             f"{FIELD_MANAGER} in managedFields, so drift cannot be judged. Is the API server "
             "older than v1.18, or a proxy stripping managedFields?"
         )
-    others = fields.ownership(live)
+    live_owners = fields.ownership(live)
     found = [
         d
         for path in sorted(intent, key=fields.dotted)
-        if (d := _managed(kind, path, live, wanted, others)) is not None
+        if (d := _managed(kind, path, live, wanted, live_owners)) is not None
     ]
-    found += _foreign(kind, live, intent, others)
+    found += _foreign(kind, live, intent, live_owners)
     if not found:
         return None
     return Drift(object_id(doc), tuple(f.text for f in found), tuple(found))

@@ -1,4 +1,5 @@
-"""Drift (dry-run apply vs live) and the sensor that acts on it; the cluster-only checks."""
+"""Drift (managed fields: a forced dry-run apply vs the live object) and the sensor that acts on
+it; the cluster-only checks."""
 
 from __future__ import annotations
 
