@@ -77,6 +77,11 @@ class ClusterUnreachableError(KubernetesError):
     """No Kubernetes API answered for the configured context within the time allowed."""
 
 
+class CrdMissingError(KubernetesError):
+    """The manifests use a kind the cluster does not serve (a CRD is not installed); raised
+    before anything is applied, naming the CRD and how to install it."""
+
+
 class RolloutError(KubernetesError):
     """A Deployment/StatefulSet did not finish rolling out; the message says why from the
     cluster's own state (PVCs, pods, events, ingress)."""

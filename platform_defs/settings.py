@@ -198,6 +198,11 @@ class PlatformSettings(BaseSettings):
     k8s_pod_wait_timeout_seconds: float = Field(
         1800.0, gt=0, allow_inf_nan=False, description="Pipes pod wait limit."
     )
+    k8s_remove_foreign_fields: bool = Field(
+        False,
+        description="Drift repair removes labels/annotations other field managers added to "
+        "the platform's objects (default: report them as foreign, leave them).",
+    )
 
     @field_validator("namespace")
     @classmethod
