@@ -7,7 +7,6 @@ through the JDBC catalog is what DuckDB, polars or Trino read through the URL, a
 round. Its access control is proven by the check below on every run, not assumed.
 """
 
-
 from dataclasses import replace
 from typing import Any
 

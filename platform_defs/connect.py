@@ -16,6 +16,7 @@ used. The REST catalog must be running (`make run` starts it).
 from __future__ import annotations
 
 import importlib.util
+import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
@@ -147,6 +148,9 @@ def polars_scan(table: str, settings: PlatformSettings | None = None) -> pl.Lazy
     import polars as pl
 
     s = _settings(settings)
+    # pyiceberg plans the scan (the optional polars_iceberg planner is not installed); saying
+    # so avoids polars' PerformanceWarning on every collect.
+    os.environ.setdefault("POLARS_ICEBERG_PLANNER", "pyiceberg")
     loaded = catalog(settings=s).load_table(table)
     store = store_endpoint(rest_config.READ_ONLY, s)
     return pl.scan_iceberg(loaded, storage_options=polars_storage_options(store))
