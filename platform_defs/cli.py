@@ -76,7 +76,7 @@ Connect (README "Connect"): make sql | make spark-sql | make pyspark | eval "$(m
 From Python ({sys.executable}, any directory; identity analyst, read-only):
   from platform_defs.connect import catalog, duckdb, polars_scan
   catalog().load_table("ops.lake_inventory").scan().to_arrow()
-  duckdb().sql("SELECT * FROM lake.ops.lake_inventory").show()
+  con = duckdb(); con.sql("SELECT * FROM lake.ops.lake_inventory").show()
   polars_scan("ops.lake_inventory").collect()"""
 
 

@@ -3,7 +3,8 @@
 
     from platform_defs.connect import catalog, duckdb, polars_scan, spark
     catalog().load_table("ops.lake_inventory").scan().to_arrow()
-    duckdb().sql("SELECT * FROM lake.ops.lake_inventory")
+    con = duckdb()  # keep it: a relation does not keep its connection open
+    con.sql("SELECT * FROM lake.ops.lake_inventory").show()
     polars_scan("ops.lake_inventory").collect()
 
 Readers get the `analyst` identity (S3 keys that change nothing, a REST catalog token that may not

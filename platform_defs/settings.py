@@ -322,8 +322,11 @@ class PlatformSettings(BaseSettings):
 
     @property
     def warehouse_uri(self) -> str:
-        scheme = "s3a" if self.catalog_type == "hadoop" else "s3"
-        return f"{scheme}://{self.bucket}/warehouse"
+        """The hadoop catalog gets a prefix of its own: its tables must never mix with the
+        JDBC catalog's (a file-system table is invisible to, and unsafe beside, the other)."""
+        if self.catalog_type == "hadoop":
+            return f"s3a://{self.bucket}/hadoop-warehouse"
+        return f"s3://{self.bucket}/warehouse"
 
     @property
     def resolved_manifests_dir(self) -> Path:
