@@ -88,7 +88,7 @@ def repl(run: Callable[[str], None], prompt: str, one: str | None) -> int:
 
 def duckdb_shell(one: str | None, write: bool) -> int:
     con = connect.duckdb(write=write)
-    if one is None:
+    if one is None and sys.stdin.isatty():
         print(
             f"DuckDB with the warehouse attached as `{connect.DUCKDB_CATALOG_ALIAS}` (e.g. "
             "SELECT * FROM lake.ops.lake_inventory;). Ctrl-D quits.",
@@ -106,7 +106,7 @@ def duckdb_shell(one: str | None, write: bool) -> int:
 def spark_sql_shell(one: str | None) -> int:
     started = time.monotonic()
     session = connect.spark(app_name="lakehouse-spark-sql")
-    if one is None:
+    if one is None and sys.stdin.isatty():
         print(
             f"Spark SQL on catalog `{load_settings().catalog_name}` as identity spark "
             f"(started in {time.monotonic() - started:.0f} s). Ctrl-D quits.",
@@ -114,7 +114,9 @@ def spark_sql_shell(one: str | None) -> int:
         )
 
     def run(sql: str) -> None:
-        session.sql(sql).show(100, truncate=False)
+        frame = session.sql(sql)
+        if frame.columns:  # DDL returns no columns: nothing to show
+            frame.show(100, truncate=False)
 
     try:
         return repl(run, "spark-sql> ", one)

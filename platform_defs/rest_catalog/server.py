@@ -11,24 +11,22 @@ signalled. It listens on 127.0.0.1 only.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
-import signal
-import socket
 import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import requests
 
+from platform_defs import detached
 from platform_defs.credentials import write_private_text
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import RestCatalogError
-from platform_defs.private import open_private, private_dir
+from platform_defs.private import private_dir
+from platform_defs.resources.local_store.ports import is_free
 from platform_defs.rest_catalog import build, config
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark.conf import CHECKSUM_ENV
@@ -58,16 +56,6 @@ class EnsureResult:
     seconds: float
 
 
-def port_is_free(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 class RestCatalogServer:
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
@@ -86,10 +74,9 @@ class RestCatalogServer:
     def is_alive(self, state: ServerState) -> bool:
         try:
             cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes().split(b"\0")
-            stat = Path(f"/proc/{state.pid}/stat").read_text()
         except OSError:
             return False
-        if stat.rsplit(")", 1)[1].split()[0] == "Z":
+        if detached.is_zombie(state.pid):
             return False
         return cmdline[0].decode(errors="replace") == state.java and build.MAIN_CLASS.encode() in (
             cmdline
@@ -113,11 +100,7 @@ class RestCatalogServer:
         return state if state and self.is_alive(state) else None
 
     def log_tail(self, lines: int = 25) -> str:
-        try:
-            text = self.log_file.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return "(no log yet)"
-        return "\n".join(text.splitlines()[-lines:])
+        return detached.log_tail(self.log_file, lines)
 
     # ---- lifecycle -----------------------------------------------------------------------
     def ensure_running(self, store: StoreEndpoint) -> EnsureResult:
@@ -158,9 +141,9 @@ class RestCatalogServer:
     def _start(self, store: StoreEndpoint, fingerprint: str, grace: float) -> ServerState:
         port = self.settings.rest_catalog_port
         end = time.monotonic() + grace
-        while not port_is_free(port) and time.monotonic() < end:
+        while not is_free(port) and time.monotonic() < end:
             time.sleep(0.1)
-        if not port_is_free(port):
+        if not is_free(port):
             raise RestCatalogError(
                 f"Port {port} on 127.0.0.1 is already in use by another program, so the Iceberg "
                 f"REST catalog cannot listen there. Stop that program (`ss -ltnp 'sport = :{port}'`"
@@ -173,19 +156,10 @@ class RestCatalogServer:
         argv += ["-cp", ":".join([str(classes), *map(str, jar_paths)]), build.MAIN_CLASS]
         env = {**os.environ, **CHECKSUM_ENV, "LAKEHOUSE_REST_CONFIG": str(self.config_file)}
         private_dir(self.log_file.parent, root=self.settings.state_dir)
-        with os.fdopen(open_private(self.log_file, os.O_WRONLY | os.O_APPEND), "ab") as log:
-            log.write(f"\n=== {time.ctime()} starting {argv}\n".encode())
-            log.flush()
-            proc = subprocess.Popen(
-                argv,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                stdin=subprocess.DEVNULL,
-                cwd=self.root,
-                env=env,
-                start_new_session=True,  # survive the run that started it
-                umask=0o077,
-            )
+        try:
+            proc = detached.spawn(argv, self.log_file, self.root, env)
+        except OSError as exc:
+            raise RestCatalogError(f"Could not execute {argv[0]}: {exc}") from exc
         state = ServerState(proc.pid, argv[0], port, fingerprint, time.time())
         self._wait_started(proc, state)
         write_private_text(self.state_file, json.dumps(asdict(state), indent=2))
@@ -220,41 +194,10 @@ class RestCatalogServer:
         )
 
     def _wait_healthy(self, state: ServerState, seconds: float) -> bool:
-        end = time.monotonic() + seconds
-        while time.monotonic() < end:
-            if self.is_healthy(state, timeout=1.0):
-                return True
-            time.sleep(0.2)
-        return False
+        return detached.wait_until(lambda: self.is_healthy(state, timeout=1.0), seconds)
 
     def _terminate(self, pid: int, timeout: float = 15.0) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end and _alive(pid):
-            time.sleep(0.1)
-        if _alive(pid):
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(pid, signal.SIGKILL)
-            while _alive(pid) and time.monotonic() < end + 5:
-                time.sleep(0.05)
+        detached.terminate_group(pid, timeout)
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        private_dir(self.root, root=self.settings.state_dir)
-        with os.fdopen(open_private(self.root / ".lock", os.O_WRONLY), "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _alive(pid: int) -> bool:
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pid, os.WNOHANG)  # reap if it is our child
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return False
-    return stat.rsplit(")", 1)[1].split()[0] != "Z"
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        return detached.exclusive_lock(self.root, self.settings.state_dir)
