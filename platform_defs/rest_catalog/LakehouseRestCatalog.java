@@ -39,9 +39,14 @@ import org.eclipse.jetty.servlet.ServletHolder;
 public final class LakehouseRestCatalog {
   private LakehouseRestCatalog() {}
 
-  /** POSTs a read-only identity may make: they read or report, they change no table. */
+  /**
+   * POSTs a read-only identity may make: scan planning and metrics reports on a table, which read
+   * or report and change nothing. Anchored on the whole route, so a table named "metrics" or
+   * "plan" (whose commit is POST .../tables/metrics) is not mistaken for one.
+   */
   private static final Pattern READ_POSTS =
-      Pattern.compile(".*/(plan|plan/[^/]+|tasks|metrics)$|^/v1/oauth/tokens$");
+      Pattern.compile(
+          "^/v1/(?:[^/]+/)?namespaces/[^/]+/tables/[^/]+/(?:plan|plan/[^/]+|tasks|metrics)$");
 
   static final class AuthServlet extends HttpServlet {
     private final HttpServlet inner;

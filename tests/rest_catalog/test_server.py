@@ -110,3 +110,16 @@ def test_the_asset_reuses_the_server_and_its_check_proves_the_refusal(
     [check] = result.get_asset_check_evaluations()
     assert check.passed, check.description
     assert check.metadata["write_status"].value == 403
+
+
+def test_a_table_named_like_a_read_route_is_still_protected(lake: Lake) -> None:
+    """`POST .../tables/metrics` commits to a table called metrics; it is not a metrics report."""
+    writer = connect.catalog(write=True, settings=lake.settings)
+    writer.create_table("ops.metrics", schema=pa.schema([("id", pa.int64())]))
+    try:
+        analyst = connect.catalog(settings=lake.settings)
+        with pytest.raises(ForbiddenError, match="read-only"):
+            tx = analyst.load_table("ops.metrics").transaction()
+            tx.set_properties(owner="analyst").commit_transaction()
+    finally:
+        writer.drop_table("ops.metrics")
