@@ -101,3 +101,7 @@ class StateDirError(PlatformError):
 
 class AlreadyRunningError(PlatformError):
     """Another run of the same job holds the state directory's run lock."""
+
+
+class RestCatalogError(PlatformError):
+    """The local Iceberg REST catalog server could not be built, started or reached."""

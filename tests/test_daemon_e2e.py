@@ -37,6 +37,7 @@ def test_daemon_ticks_health_sensor_and_records_observations(
         "PLATFORM_STATE_DIR": str(tmp_path / "state"),
         "PLATFORM_S3_PORT": str(free_port()),
         "PLATFORM_CONSOLE_PORT": str(free_port()),
+        "PLATFORM_REST_CATALOG_PORT": str(free_port()),  # the bootstrap starts the REST catalog
         "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
     }
     for key in ("DAGSTER_HOME", "PLATFORM_S3_PORT", "PLATFORM_CONSOLE_PORT"):
