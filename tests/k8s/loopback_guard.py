@@ -71,8 +71,8 @@ class Guard:
             guard._check(sock, address)
             return original_connect_ex(sock, address)
 
-        socket.socket.connect = connect  # type: ignore[method-assign]
-        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign]
+        socket.socket.connect = connect  # type: ignore[method-assign,assignment]
+        socket.socket.connect_ex = connect_ex  # type: ignore[method-assign,assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:

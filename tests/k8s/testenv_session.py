@@ -12,7 +12,7 @@ command to run, except on CI (CI=true), where a skip becomes a failure with its 
 from __future__ import annotations
 
 import os
-from collections.abc import Generator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -46,8 +46,8 @@ def live_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[env.Running]:
 
 
 @pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[Any]:
-    outcome = yield
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome: Any = yield
     report = outcome.get_result()
     if on_ci() and report.skipped and item.get_closest_marker("cluster") is not None:
         if hasattr(report, "wasxfail"):
