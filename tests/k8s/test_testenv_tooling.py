@@ -178,3 +178,42 @@ def test_guard_lets_loopback_through_and_restores_socket() -> None:
     assert is_loopback(("localhost", 80))
     assert is_loopback(("::1", 80, 0, 0))
     assert not is_loopback(("10.0.0.1", 80))
+
+
+@pytest.mark.parametrize(("ci", "expected"), [("true", "1 failed"), ("", "1 skipped")])
+def test_cluster_tests_never_skip_on_ci(tmp_path: Path, ci: str, expected: str) -> None:
+    """A `cluster` test that skips (no control plane) is turned into a failure on CI only."""
+    (tmp_path / "test_skips.py").write_text(
+        "import pytest\n\n@pytest.mark.cluster\ndef test_needs_env():\n"
+        "    pytest.skip('no control plane here')\n"
+    )
+    repo = Path(__file__).resolve().parents[2]
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            "-p",
+            "tests.k8s.testenv_session",
+            "-p",
+            "no:cacheprovider",
+            "-c",
+            "/dev/null",
+            "-o",
+            "markers=cluster",
+            "--rootdir",
+            str(tmp_path),
+            str(tmp_path / "test_skips.py"),
+        ],
+        cwd=tmp_path,
+        env={"PATH": "/usr/bin:/bin", "CI": ci, "PYTHONPATH": str(repo)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert expected in done.stdout, done.stdout + done.stderr
+    if ci:
+        assert "never skip on CI" in done.stdout
+        assert "no control plane here" in done.stdout

@@ -91,12 +91,36 @@ for cmd in kube-apiserver kube-controller-manager kube-scheduler; do
   (cd "$W" && go build -trimpath -tags tools -ldflags="$ldflags" -o "$TMP/bin/$cmd" "k8s.io/kubernetes/cmd/$cmd")
 done
 
-# --- etcd, kwok: plain `go install` of the pinned module versions ---------------------------
-echo "k8s-testenv: building etcd $ETCD_VERSION, etcdctl, kwok $KWOK_VERSION" >&2
-GOBIN="$TMP/bin" go install -trimpath -ldflags="-s -w" "go.etcd.io/etcd/server/v3@$ETCD_VERSION"
-mv "$TMP/bin/server" "$TMP/bin/etcd" 2>/dev/null || true
-GOBIN="$TMP/bin" go install -trimpath -ldflags="-s -w" "go.etcd.io/etcd/etcdctl/v3@$ETCD_VERSION"
-mv "$TMP/bin/v3" "$TMP/bin/etcdctl" 2>/dev/null || true
+# --- etcd: its modules replace each other with ../ paths, which `go install pkg@version`
+# refuses, so a second wrapper module requires the pinned release of both commands ----------
+echo "k8s-testenv: building etcd $ETCD_VERSION, etcdctl" >&2
+E="$TMP/work/etcd"; mkdir -p "$E"
+cat > "$E/go.mod" <<MOD
+module lakehouse.local/k8s-testenv-etcd
+
+go $(go env GOVERSION | sed 's/^go//; s/^\([0-9]*\.[0-9]*\).*/\1/')
+
+require (
+	go.etcd.io/etcd/server/v3 $ETCD_VERSION
+	go.etcd.io/etcd/etcdctl/v3 $ETCD_VERSION
+)
+MOD
+cat > "$E/tools.go" <<'GO'
+//go:build tools
+
+package tools
+
+import (
+	_ "go.etcd.io/etcd/etcdctl/v3"
+	_ "go.etcd.io/etcd/server/v3"
+)
+GO
+(cd "$E" && go mod tidy)
+(cd "$E" && go build -trimpath -ldflags="-s -w" -o "$TMP/bin/etcd" go.etcd.io/etcd/server/v3)
+(cd "$E" && go build -trimpath -ldflags="-s -w" -o "$TMP/bin/etcdctl" go.etcd.io/etcd/etcdctl/v3)
+
+# --- kwok: a plain `go install` of the pinned module version --------------------------------
+echo "k8s-testenv: building kwok $KWOK_VERSION" >&2
 GOBIN="$TMP/bin" go install -trimpath -ldflags="-s -w -X sigs.k8s.io/kwok/pkg/consts.Version=$KWOK_VERSION" \
   "sigs.k8s.io/kwok/cmd/kwok@$KWOK_VERSION"
 
