@@ -6,8 +6,11 @@ own processes. Marked `cluster`: run by `make test`, never skipped on CI."""
 
 from __future__ import annotations
 
+import http.server
 import ipaddress
 import json
+import threading
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,6 +20,8 @@ import pytest
 
 from platform_defs.k8s import apply as k8s_apply
 from platform_defs.k8s import cluster as k8s_cluster
+from platform_defs.k8s import portforward
+from tests import process_guard
 from tools.k8s_testenv import env, layout, procs, seed
 
 pytestmark = pytest.mark.cluster
@@ -246,10 +251,64 @@ def test_dev_overlay_applies_on_the_real_server_twice_without_change(
     )
 
 
+class _Hello(http.server.BaseHTTPRequestHandler):
+    def do_GET(self) -> None:
+        body = b"hello from the loopback target"
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+def test_platform_port_forward_reaches_the_loopback_target_through_kwok(
+    live_env: env.Running,
+    api: k8s_cluster.Cluster,
+    kubectl: Kubectl,
+    namespace: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The platform's own `kubectl port-forward` to a Service: the apiserver resolves the
+    Service to a Ready pod and asks kwok (the pod's node), which forwards to 127.0.0.1."""
+    monkeypatch.setenv("KUBECACHEDIR", str(live_env.state / "kubecache"))
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", live_env.forward_port), _Hello)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _apply(kubectl, namespace, _deployment("store", 1), tmp_path)
+        service = {
+            "apiVersion": "v1",
+            "kind": "Service",
+            "metadata": {"name": "store"},
+            "spec": {"selector": {"app": "store"}, "ports": [{"port": 9000, "targetPort": 8080}]},
+        }
+        _apply(kubectl, namespace, service, tmp_path)
+        kubectl(
+            "-n",
+            namespace,
+            "wait",
+            "--for=condition=Available",
+            "deployment/store",
+            "--timeout=90s",
+        )
+        forward = portforward.ensure(
+            api.context, live_env.kubeconfig, namespace, "store", 9000, timeout=30
+        )
+        with urllib.request.urlopen(forward.url, timeout=10) as answer:
+            assert answer.read() == b"hello from the loopback target"
+    finally:
+        portforward.stop_all()
+        httpd.shutdown()
+        httpd.server_close()
+
+
 def test_down_stops_exactly_the_processes_it_started(
     tmp_path: Path, live_env: env.Running, api: k8s_cluster.Cluster
 ) -> None:
-    second = env.up(tmp_path / "second")
+    second = env.up(tmp_path / "second", on_start=process_guard.register)
     try:
         assert {p.name for p in second.processes} == {
             "etcd",

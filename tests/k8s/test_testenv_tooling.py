@@ -17,7 +17,7 @@ from cryptography import x509
 from tests.k8s.loopback_guard import Guard, NonLoopbackConnection, is_loopback
 from tools.k8s_testenv import components, layout, pki, procs, seed
 
-PORTS = layout.Ports(2379, 2380, 6443, 10257, 10259, 10250)
+PORTS = layout.Ports(2379, 2380, 6443, 10257, 10259, 10250, 18080)
 
 
 def _env(tmp_path: Path) -> components.Env:
@@ -82,7 +82,9 @@ def test_kwok_config_spells_out_every_option_and_carries_the_stages(tmp_path: Pa
     assert options["cidr"] == "192.0.2.0/24"
     assert options["nodeIP"] == "127.0.0.1"
     assert options["serverAddress"] == "127.0.0.1:10250"
-    assert [d["kind"] for d in docs[1:]] == ["Stage"] * len(components.STAGE_FILES)
+    assert docs[1]["kind"] == "ClusterPortForward"
+    assert docs[1]["spec"]["forwards"][0]["target"] == {"address": "127.0.0.1", "port": 18080}
+    assert [d["kind"] for d in docs[2:]] == ["Stage"] * len(components.STAGE_FILES)
 
 
 def test_kubeconfig_points_at_the_apiserver_with_the_clients_certificate(tmp_path: Path) -> None:
@@ -116,8 +118,8 @@ def test_seed_objects_nodes_default_class_and_pool(tmp_path: Path) -> None:
 
 
 def test_free_ports_are_distinct_and_bindable() -> None:
-    ports = layout.free_ports(6)
-    assert len(set(ports)) == 6
+    ports = layout.free_ports(7)
+    assert len(set(ports)) == 7
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", ports[0]))
 

@@ -87,7 +87,6 @@ def etcd(env: Env) -> list[str]:
         f"--listen-peer-urls={peer}",
         f"--initial-advertise-peer-urls={peer}",
         f"--initial-cluster=testenv={peer}",
-        "--listen-metrics-urls=",
         "--log-level=warn",
         # A disposable store: fsync per write would only slow the tests down.
         "--unsafe-no-fsync",
@@ -230,7 +229,13 @@ def kwok_config(env: Env, stages_dir: Path) -> str:
         "metadata": {"name": "testenv"},
         "options": kwok_options(env),
     }
-    parts = [json.dumps(head, indent=2)]
+    forward = {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "ClusterPortForward",
+        "metadata": {"name": "every-pod-to-loopback"},
+        "spec": {"forwards": [{"target": {"address": layout.HOST, "port": env.ports.forward}}]},
+    }
+    parts = [json.dumps(head, indent=2), json.dumps(forward, indent=2)]
     for rel in STAGE_FILES:
         parts.append((stages_dir / rel).read_text().strip())
     return "\n---\n".join(parts) + "\n"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import shutil
 import ssl
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -36,6 +37,7 @@ class Running:
     kubeconfig: Path
     processes: tuple[procs.Proc, ...]
     seconds_to_ready: float
+    forward_port: int  # every pod port-forward lands on 127.0.0.1:<this>
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -44,6 +46,7 @@ class Running:
             "kubeconfig": str(self.kubeconfig),
             "pids": {p.name: p.pid for p in self.processes},
             "seconds_to_ready": round(self.seconds_to_ready, 1),
+            "forward_port": self.forward_port,
         }
 
 
@@ -134,8 +137,12 @@ def up(
         start("kube-controller-manager", components.controller_manager(env))
         start("kube-scheduler", components.scheduler(env))
         start("kwok", components.kwok(env))
-        seed.apply_seed(state, env.kubeconfig(), build / "crds")
-        seed.wait_usable(state, env.kubeconfig())
+        try:
+            seed.apply_seed(state, env.kubeconfig(), build / "crds")
+            seed.wait_usable(state, env.kubeconfig())
+        except (RuntimeError, subprocess.TimeoutExpired) as exc:
+            logs = "\n".join(f"--- {p.name}:\n{_log_tail(p, 8)}" for p in started)
+            raise StartError(f"{exc}\n{logs}") from None
         for proc in started:
             if not procs.is_running(proc):
                 raise StartError(f"{proc.name} exited during start; its log:\n{_log_tail(proc)}")
@@ -149,6 +156,7 @@ def up(
         kubeconfig=env.kubeconfig(),
         processes=tuple(started),
         seconds_to_ready=time.monotonic() - began,
+        forward_port=env.ports.forward,
     )
 
 

@@ -86,10 +86,13 @@ class Ports:
     controller_manager: int
     scheduler: int
     kwok: int
+    # Where kwok sends every pod port-forward: a test serves here on 127.0.0.1 (kwok runs no
+    # containers, so a forwarded "pod" port is this loopback server).
+    forward: int
 
     @classmethod
     def pick(cls) -> Ports:
-        return cls(*free_ports(6))
+        return cls(*free_ports(7))
 
 
 def free_ports(count: int) -> list[int]:
