@@ -75,6 +75,15 @@ def _watch_until(
     raise AssertionError(f"no {kind[1]} matching {selector} within {timeout}s")
 
 
+def _service(app: str, port: int) -> dict[str, Any]:
+    return {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": app},
+        "spec": {"selector": {"app": app}, "ports": [{"port": port, "targetPort": 8080}]},
+    }
+
+
 def _deployment(name: str, replicas: int, volume_claim: str | None = None) -> dict[str, Any]:
     pod: dict[str, Any] = {
         "containers": [
@@ -169,13 +178,7 @@ def test_deployment_pods_become_ready_and_get_endpoint_slices_on_test_net(
     kubectl: Kubectl, namespace: str, tmp_path: Path, api: k8s_cluster.Cluster
 ) -> None:
     _apply(kubectl, namespace, _deployment("web", 2), tmp_path)
-    service = {
-        "apiVersion": "v1",
-        "kind": "Service",
-        "metadata": {"name": "web"},
-        "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "targetPort": 8080}]},
-    }
-    _apply(kubectl, namespace, service, tmp_path)
+    _apply(kubectl, namespace, _service("web", 80), tmp_path)
     kubectl("-n", namespace, "wait", "--for=condition=Available", "deployment/web", "--timeout=90s")
     slice_ = _watch_until(
         api,
@@ -279,13 +282,7 @@ def test_platform_port_forward_reaches_the_loopback_target_through_kwok(
     thread.start()
     try:
         _apply(kubectl, namespace, _deployment("store", 1), tmp_path)
-        service = {
-            "apiVersion": "v1",
-            "kind": "Service",
-            "metadata": {"name": "store"},
-            "spec": {"selector": {"app": "store"}, "ports": [{"port": 9000, "targetPort": 8080}]},
-        }
-        _apply(kubectl, namespace, service, tmp_path)
+        _apply(kubectl, namespace, _service("store", 9000), tmp_path)
         kubectl(
             "-n",
             namespace,

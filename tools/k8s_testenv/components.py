@@ -129,46 +129,42 @@ def apiserver(env: Env) -> list[str]:
     ]
 
 
-def controller_manager(env: Env) -> list[str]:
-    pki, kc = env.pki, env.kubeconfig("controller-manager")
+def _delegated(env: Env, who: str, port: int) -> list[str]:
+    """Flags the controller-manager and scheduler share: their kubeconfig for the API and for
+    delegated authn/z of their own HTTPS endpoint, on loopback, with the front-proxy CA."""
+    kc = env.kubeconfig(who)
     return [
-        str(env.bin / "kube-controller-manager"),
+        str(env.bin / f"kube-{who}"),
         f"--kubeconfig={kc}",
         f"--authentication-kubeconfig={kc}",
         f"--authorization-kubeconfig={kc}",
         f"--bind-address={layout.HOST}",
-        f"--secure-port={env.ports.controller_manager}",
-        f"--cert-dir={env.state / 'controller-manager-certs'}",
+        f"--secure-port={port}",
+        f"--cert-dir={env.state / f'{who}-certs'}",
+        f"--requestheader-client-ca-file={env.pki.path('front-proxy-ca.crt')}",
         "--leader-elect=false",
+        "--profiling=false",
+        "--v=1",
+    ]
+
+
+def controller_manager(env: Env) -> list[str]:
+    pki = env.pki
+    return [
+        *_delegated(env, "controller-manager", env.ports.controller_manager),
         "--use-service-account-credentials=true",
         f"--service-account-private-key-file={pki.path('sa.key')}",
         f"--root-ca-file={pki.path('ca.crt')}",
         f"--cluster-signing-cert-file={pki.path('ca.crt')}",
         f"--cluster-signing-key-file={pki.path('ca.key')}",
-        f"--requestheader-client-ca-file={pki.path('front-proxy-ca.crt')}",
         f"--service-cluster-ip-range={layout.SERVICE_CIDR}",
         "--allocate-node-cidrs=false",
         f"--flex-volume-plugin-dir={env.state / 'flexvolume'}",
-        "--profiling=false",
-        "--v=1",
     ]
 
 
 def scheduler(env: Env) -> list[str]:
-    pki, kc = env.pki, env.kubeconfig("scheduler")
-    return [
-        str(env.bin / "kube-scheduler"),
-        f"--kubeconfig={kc}",
-        f"--authentication-kubeconfig={kc}",
-        f"--authorization-kubeconfig={kc}",
-        f"--bind-address={layout.HOST}",
-        f"--secure-port={env.ports.scheduler}",
-        f"--cert-dir={env.state / 'scheduler-certs'}",
-        f"--requestheader-client-ca-file={pki.path('front-proxy-ca.crt')}",
-        "--leader-elect=false",
-        "--profiling=false",
-        "--v=1",
-    ]
+    return _delegated(env, "scheduler", env.ports.scheduler)
 
 
 def kwok(env: Env) -> list[str]:
