@@ -81,7 +81,7 @@ validate: setup
 	$(DAGSTER) definitions validate -m platform_defs.definitions
 
 # pytest exits 5 when it collected nothing: that is a failure here, never a green run.
-pytest: setup jars-hadoop k8s-testenv-build
+pytest: setup jars-hadoop k8s-testenv-for-tests
 	@$(PY) -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 

@@ -13,10 +13,21 @@ PROM_OPERATOR_VERSION="${PROM_OPERATOR_VERSION:-v0.85.0}"
 CERT_MANAGER_VERSION="${CERT_MANAGER_VERSION:-v1.21.2}"
 RECIPE=r1
 
+# The official tarball's location, when it is not on PATH (a non-login shell, make).
+if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
+  PATH="$PATH:/usr/local/go/bin"
+fi
 if ! command -v go >/dev/null 2>&1; then
   echo "k8s-testenv: 'go' is not on PATH. The loopback Kubernetes control plane is built from" >&2
-  echo "source with Go >= 1.25: install Go (e.g. 'apt-get install golang-go' or the machine's" >&2
+  echo "source with Go >= 1.26: install Go (e.g. 'apt-get install golang-go' or the machine's" >&2
   echo "/usr/local/go/bin) and run 'make k8s-testenv-build' again." >&2
+  exit 2
+fi
+
+# etcd v3.7's go.mod asks for go 1.26.0; with GOTOOLCHAIN=local an older Go cannot build it.
+go_minor="$(go env GOVERSION | sed -n 's/^go1\.\([0-9]*\).*/\1/p')"
+if [[ -z "$go_minor" || "$go_minor" -lt 26 ]]; then
+  echo "k8s-testenv: $(go env GOVERSION) is too old: the pinned etcd and Kubernetes need Go >= 1.26." >&2
   exit 2
 fi
 

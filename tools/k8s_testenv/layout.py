@@ -71,7 +71,7 @@ def require_built() -> Path:
         raise NotBuiltError(
             f"the loopback Kubernetes control plane is not built in {root}"
             f" (missing: {', '.join(missing) or 'the .complete marker'}). Build it once with"
-            " `make k8s-testenv-build` (needs Go >= 1.25 on PATH; ~36 CPU-minutes cold)."
+            " `make k8s-testenv-build` (needs Go >= 1.26 on PATH; ~36 CPU-minutes cold)."
         )
     return root
 
