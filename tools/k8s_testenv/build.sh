@@ -19,8 +19,8 @@ if ! command -v go >/dev/null 2>&1 && [[ -x /usr/local/go/bin/go ]]; then
 fi
 if ! command -v go >/dev/null 2>&1; then
   echo "k8s-testenv: 'go' is not on PATH. The loopback Kubernetes control plane is built from" >&2
-  echo "source with Go >= 1.26: install Go (e.g. 'apt-get install golang-go' or the machine's" >&2
-  echo "/usr/local/go/bin) and run 'make k8s-testenv-build' again." >&2
+  echo "source with Go >= 1.26: install Go (the official tarball under /usr/local/go is found" >&2
+  echo "even when not on PATH) and run 'make k8s-testenv-build' again." >&2
   exit 2
 fi
 
