@@ -106,33 +106,31 @@ def _reap(pid: int) -> None:
         os.waitpid(pid, os.WNOHANG)
 
 
-def stop(procs: Sequence[Proc], grace: float = GRACE_SECONDS) -> dict[str, str]:
-    """SIGTERM each recorded process that is still itself, in reverse start order, wait up to
-    `grace` for all, then SIGKILL the rest: name -> gone / terminated / killed."""
-    outcome: dict[str, str] = {}
-    live = [p for p in reversed(procs) if is_running(p)]
-    for proc in procs:
-        outcome[proc.name] = "gone"
-    for proc in live:
-        os.kill(proc.pid, signal.SIGTERM)
-        outcome[proc.name] = "terminated"
+def _stop_one(proc: Proc, grace: float) -> str:
+    if not is_running(proc):
+        return "gone"
+    os.kill(proc.pid, signal.SIGTERM)
     deadline = time.monotonic() + grace
-    while live and time.monotonic() < deadline:
-        for proc in live:
-            _reap(proc.pid)
-        live = [p for p in live if is_running(p)]
-        if live:
-            time.sleep(0.05)
-    for proc in live:
-        os.kill(proc.pid, signal.SIGKILL)
-        outcome[proc.name] = "killed"
-    for proc in live:
-        for _ in range(100):
-            _reap(proc.pid)
-            if not is_running(proc):
-                break
-            time.sleep(0.05)
-    return outcome
+    while time.monotonic() < deadline:
+        _reap(proc.pid)
+        if not is_running(proc):
+            return "terminated"
+        time.sleep(0.05)
+    os.kill(proc.pid, signal.SIGKILL)
+    for _ in range(100):
+        _reap(proc.pid)
+        if not is_running(proc):
+            break
+        time.sleep(0.05)
+    return "killed"
+
+
+def stop(procs: Sequence[Proc], grace: float = GRACE_SECONDS) -> dict[str, str]:
+    """Stop each recorded process that is still itself, one at a time in reverse start order
+    (the apiserver's graceful shutdown still needs etcd: stopping both at once makes it hang
+    until killed): SIGTERM, up to `grace` to exit, then SIGKILL. name -> gone / terminated /
+    killed."""
+    return {proc.name: _stop_one(proc, grace) for proc in reversed(procs)}
 
 
 def stop_recorded(registry: Registry, grace: float = GRACE_SECONDS) -> dict[str, str]:
