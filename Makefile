@@ -95,7 +95,7 @@ validate: setup
 	$(DAGSTER) definitions validate -m platform_defs.definitions
 
 # pytest exits 5 when it collected nothing: that is a failure here, never a green run.
-pytest: setup jars-hadoop
+pytest: setup jars-hadoop k8s-testenv-for-tests
 	@$(PY) -m pytest; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
@@ -126,3 +126,5 @@ clean: ## Remove the virtualenv and caches (not the platform's state)
 
 # Kubernetes: render/validate offline, and cluster set-up for people with Docker + kind.
 include mk/cluster.mk
+# The loopback control plane the `cluster` tests run against.
+include mk/testenv.mk

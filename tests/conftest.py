@@ -15,7 +15,12 @@ from platform_defs.settings import load_settings
 from tests import s3_servers
 
 # Every process a test starts is stopped, even on a timeout; a survivor fails the session.
-pytest_plugins = ["tests.process_guard"]
+pytest_plugins = [
+    "tests.process_guard",
+    # The loopback control plane (`live_env`) and the cluster tests' loopback-only guard.
+    "tests.k8s.testenv_session",
+    "tests.k8s.loopback_guard",
+]
 
 _SERVER: s3_servers.RunningServer | None = None
 

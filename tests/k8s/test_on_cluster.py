@@ -1,9 +1,10 @@
 """The same assets end to end on a real cluster (kind from `make setup-cluster`).
 
-Marked `cluster`; skipped only when no Kubernetes API answers for the context (the current one,
-or PLATFORM_TEST_KUBE_CONTEXT). Run them with:
+Marked `kind`: these need real containers (MinIO running), which the loopback control plane of
+the `cluster` tests does not run. Skipped only when no Kubernetes API answers for the context
+(the current one, or PLATFORM_TEST_KUBE_CONTEXT). Run them with:
 
-    make setup-cluster && .venv/bin/python -m pytest -m cluster tests/k8s -v
+    make setup-cluster && .venv/bin/python -m pytest -m kind tests/k8s -v
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.conftest import REPO
 
-pytestmark = pytest.mark.cluster
+pytestmark = pytest.mark.kind
 CONTEXT_ENV = "PLATFORM_TEST_KUBE_CONTEXT"
 
 
