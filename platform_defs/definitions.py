@@ -34,6 +34,10 @@ from platform_defs.sensors.health_history import health_history_recorder
 from platform_defs.sensors.run_failure import platform_run_failure_alert
 from platform_defs.sensors.store_health import build_store_health_sensor
 from platform_defs.sensors.store_metrics import build_store_metrics_sensor
+from platform_defs.sensors.warehouse_tables import (
+    build_warehouse_tables_sensor,
+    discover_table_specs,
+)
 from platform_defs.settings import load_settings
 
 # Every Dagster process that loads this code (`job execute`, the code server, step workers)
@@ -49,12 +53,14 @@ _modules = [
     ops_assets,
     health_assets,
 ]
+# Every other table in the catalog, as listed when this code location loads (or reloads).
+table_specs = discover_table_specs(settings)
 
 # Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client for pods
 # are merged in; one module-level Definitions object only (Dagster refuses two).
 defs = dg.Definitions.merge(
     dg.Definitions(
-        assets=dg.load_assets_from_modules(_modules),
+        assets=[*dg.load_assets_from_modules(_modules), *table_specs],
         asset_checks=dg.load_asset_checks_from_modules(_modules),
         jobs=[
             bootstrap_platform,
@@ -72,6 +78,7 @@ defs = dg.Definitions.merge(
                 settings, remediate_object_store, reprovision_service_identities
             ),
             build_store_metrics_sensor(settings),
+            build_warehouse_tables_sensor(settings, table_specs),
             health_history_recorder,
             platform_run_failure_alert,
         ],
