@@ -43,7 +43,7 @@ UI_PORT ?= 3000
 DG := $(VENV)/bin/dg
 ui: setup ## Dagster UI + daemon (`dg dev`) on the persistent instance, at UI_HOST:UI_PORT (Ctrl-C stops both)
 	@umask 077; home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
-	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning VIRTUAL_ENV="$(CURDIR)/$(VENV)" && \
+	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning && \
 	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME; not bootstrapped yet? launch bootstrap_platform from the UI or run make run)" && \
 	  exec $(DG) dev -h $(UI_HOST) -p $(UI_PORT)
 
@@ -81,7 +81,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 validate: setup
-	$(DAGSTER) definitions validate -m platform_defs.definitions
+	$(VENV)/bin/dg check defs
 
 # pytest exits 5 when it collected nothing: that is a failure here, never a green run.
 pytest: setup jars-hadoop

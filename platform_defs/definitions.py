@@ -54,7 +54,7 @@ _modules = [
     health_assets,
 ]
 # Every other table in the catalog, as listed when this code location loads (or reloads).
-table_specs = discover_table_specs(settings)
+table_specs = discover_table_specs(settings, owners=platform_assets.OWNERS)
 
 # Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client for pods
 # are merged in; one module-level Definitions object only (Dagster refuses two).

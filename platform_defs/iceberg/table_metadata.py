@@ -9,6 +9,7 @@ warehouse_tables sensor's observations, so every table asset reads the same way.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import dagster as dg
@@ -38,24 +39,41 @@ def column_schema(schema: Schema) -> dg.TableSchema:
     )
 
 
-def table_metadata(table: Table, table_name: str) -> dict[str, dg.MetadataValue]:
-    """Schema, rows, size and snapshot of the table's current snapshot (0 rows if none yet).
+@dataclass(frozen=True)
+class Totals:
+    rows: int
+    size_bytes: int
+    data_files: int
+    snapshot_id: str  # "none" before the first commit
 
-    Totals come from the snapshot summary Iceberg keeps, so no data file is read."""
+
+def totals(table: Table) -> Totals:
+    """From the snapshot summary Iceberg keeps, so no data file is read (0 before any data)."""
     snapshot = table.current_snapshot()
     summary = snapshot.summary if snapshot is not None and snapshot.summary else None
 
     def total(key: str) -> int:
         return int(summary.get(key) or 0) if summary is not None else 0
 
+    return Totals(
+        rows=total("total-records"),
+        size_bytes=total("total-files-size"),
+        data_files=total("total-data-files"),
+        snapshot_id=str(snapshot.snapshot_id) if snapshot is not None else "none",
+    )
+
+
+def table_metadata(table: Table, table_name: str) -> dict[str, dg.MetadataValue]:
+    """Schema, rows, size and snapshot of the table's current snapshot."""
+    t = totals(table)
     return {
         TABLE_NAME: dg.MetadataValue.text(table_name),
         URI: dg.MetadataValue.text(table.location()),
         COLUMN_SCHEMA: dg.MetadataValue.table_schema(column_schema(table.schema())),
-        ROW_COUNT: dg.MetadataValue.int(total("total-records")),
-        "snapshot_id": dg.MetadataValue.text(str(snapshot.snapshot_id) if snapshot else "none"),
-        "size_bytes": dg.MetadataValue.int(total("total-files-size")),
-        "data_files": dg.MetadataValue.int(total("total-data-files")),
+        ROW_COUNT: dg.MetadataValue.int(t.rows),
+        "snapshot_id": dg.MetadataValue.text(t.snapshot_id),
+        "size_bytes": dg.MetadataValue.int(t.size_bytes),
+        "data_files": dg.MetadataValue.int(t.data_files),
         "last_updated": dg.MetadataValue.timestamp(table.metadata.last_updated_ms / 1000),
         "metadata_file": dg.MetadataValue.path(table.metadata_location),
     }

@@ -12,6 +12,7 @@ each table whose snapshot changed since its last tick, so an idle warehouse adds
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 
 import dagster as dg
 
@@ -36,7 +37,9 @@ def asset_key(table: str) -> dg.AssetKey:
     return OWNED.get(table) or dg.AssetKey(table.split("."))
 
 
-def discover_table_specs(settings: PlatformSettings) -> list[dg.AssetSpec]:
+def discover_table_specs(
+    settings: PlatformSettings, owners: Sequence[str] = ()
+) -> list[dg.AssetSpec]:
     """One AssetSpec per table in the catalog that no asset writes; none (and one log line)
     when there is no catalog yet or its database does not answer: loading never fails here."""
     try:
@@ -48,6 +51,7 @@ def discover_table_specs(settings: PlatformSettings) -> list[dg.AssetSpec]:
         dg.AssetSpec(
             key=asset_key(table),
             group_name=GROUP,
+            owners=owners,
             kinds={"iceberg"},
             tags={"domain": "warehouse"},
             description=f"Iceberg table {settings.catalog_name}.{table}, found in the catalog "
