@@ -6,6 +6,8 @@ validate`, `dagster job execute` and the UI's code-location load with the messag
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from assets import health as health_assets
@@ -43,6 +45,13 @@ from platform_defs.settings import load_settings
 # Every Dagster process that loads this code (`job execute`, the code server, step workers)
 # then writes run history, compute logs and catalogs owner-only, whatever the shell's umask.
 restrict_umask()
+# Dagster's own Pipes client calls a preview API of itself on every Spark step; the warning
+# is about Dagster's internals, which no user of this project can act on.
+warnings.filterwarnings(
+    "ignore",
+    message="Function `PipesMessageReader.expected_writer_count`",
+    category=dg.PreviewWarning,
+)
 settings = load_settings()
 _modules = [
     preflight_assets,

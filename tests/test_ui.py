@@ -223,20 +223,22 @@ def test_a_table_a_user_creates_appears_as_an_asset(
     assert reload.ok and "WorkspaceLocationEntry" in reload.text, reload.text
     key = dg.AssetKey(["raw", "newcomer_events"])
     deadline = time.monotonic() + 180
-    observed: list[dg.EventLogRecord] = []
-    while time.monotonic() < deadline and not observed:
-        observed = list(ui.instance.fetch_observations(key, limit=1).records)
+    event = None
+    while time.monotonic() < deadline and event is None:
+        event = ui.instance.get_latest_materialization_event(key)
         time.sleep(2)
-    assert observed, "the warehouse_tables sensor recorded no observation of the new table"
-    obs = observed[0].asset_observation
-    assert obs is not None and obs.metadata["dagster/row_count"].value == 3
+    assert event is not None, "the warehouse_tables sensor recorded nothing for the new table"
+    mat = event.asset_materialization
+    assert mat is not None and mat.metadata["dagster/row_count"].value == 3
     with sync_playwright() as p:
         browser = _browser(p)
         page = browser.new_page(viewport={"width": 1600, "height": 1400})
         page.goto(ui.url + "/assets/raw/newcomer_events", wait_until="networkidle")
         _dismiss_first_visit_dialog(page)
-        expect(page.get_by_text("event_id", exact=True).first).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("warehouse_tables").first).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("warehouse_tables").first).to_be_visible(timeout=60_000)
+        page.screenshot(path=str(ARTIFACTS / "ui-newcomer-events-asset.png"), full_page=True)
+        expect(page.get_by_text("event_id", exact=True).first).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("Row count", exact=False).first).to_be_visible(timeout=30_000)
         page.screenshot(path=str(ARTIFACTS / "ui-newcomer-events-asset.png"), full_page=True)
         page.goto(ui.url + "/assets?groups=warehouse_tables", wait_until="networkidle")
         page.screenshot(path=str(ARTIFACTS / "ui-warehouse-tables.png"))

@@ -4,9 +4,13 @@ Tables the platform writes (ops.lake_inventory, ops.health_history) are assets a
 people create themselves (`raw.newcomer_events` from a notebook) would otherwise appear nowhere
 in the UI. At definitions load the catalog database is listed (no object store needed, a few
 milliseconds) and each other table becomes an AssetSpec in group `warehouse_tables`; a table
-created later appears after a reload of the code location (Deployment -> Reload). The sensor
-records an AssetObservation (row count, snapshot, size, schema in Dagster's standard keys) for
-each table whose snapshot changed since its last tick, so an idle warehouse adds no events.
+created later appears after a reload of the code location (Deployment -> Reload). For each
+table whose snapshot changed since its last tick (an idle warehouse adds no events) the sensor
+records row count, snapshot, size and schema in Dagster's standard keys: as an
+AssetMaterialization for a discovered table (someone outside Dagster wrote it: a runless
+materialization is how Dagster records an external asset's update, and only a materialization
+makes the UI render its column table and "latest materialization"), as an AssetObservation for
+a table an asset owns (Dagster's own materializations of it stay the only ones).
 """
 
 from __future__ import annotations
@@ -73,8 +77,10 @@ def build_warehouse_tables_sensor(
         name="warehouse_tables",
         minimum_interval_seconds=settings.tables_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
-        description="Observes every Iceberg table in the catalog (row count, snapshot id, size, "
-        "column schema) when its snapshot changes, as the read-only analyst identity; names "
+        description="Records every Iceberg table in the catalog (row count, snapshot id, size, "
+        "column schema) when its snapshot changes, as the read-only analyst identity: a "
+        "materialization of a table found in the catalog, an observation of one an asset "
+        "writes; names "
         "the tables created since the last reload of the code location.",
     )
     def warehouse_tables(
@@ -91,7 +97,7 @@ def build_warehouse_tables_sensor(
         except PlatformError as exc:
             return dg.SkipReason(f"catalog not reachable yet: {str(exc).splitlines()[0]}")
         seen: dict[str, str] = json.loads(context.cursor) if context.cursor else {}
-        events: list[dg.AssetObservation] = []
+        events: list[dg.AssetObservation | dg.AssetMaterialization] = []
         unlisted, failed = [], []
         for name in names:
             if asset_key(name) not in known:
@@ -106,7 +112,8 @@ def build_warehouse_tables_sensor(
                 continue
             snapshot = str(metadata["snapshot_id"].value)
             if seen.get(name) != snapshot:
-                events.append(dg.AssetObservation(asset_key=asset_key(name), metadata=metadata))
+                event = dg.AssetObservation if name in OWNED else dg.AssetMaterialization
+                events.append(event(asset_key=asset_key(name), metadata=metadata))
             seen[name] = snapshot
         message = f"{len(names)} tables, {len(events)} changed" + (
             f" ({', '.join(e.asset_key.to_user_string() for e in events)})" if events else ""
