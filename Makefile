@@ -11,7 +11,7 @@ KUBECTL := $(VENV)/bin/kubectl
 STAMP := $(VENV)/.installed
 JOB_CONFIG := config/bootstrap.yaml
 
-.PHONY: scan-secrets help setup jars-hadoop run recover-catalog ui down reset status test lint typecheck validate pytest pytest-fast e2e bench bench-scale clean
+.PHONY: scan-secrets help setup jars-hadoop run recover-catalog ui down reset status env sql spark-sql pyspark test lint typecheck validate pytest pytest-fast e2e bench bench-scale clean
 
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
@@ -19,7 +19,7 @@ help: ## List the targets
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
 	$(PYTHON) -m uv sync --frozen --quiet
-	$(PY) -m platform_defs.spark.jars fetch --group core
+	$(PY) -m platform_defs.spark.jars fetch --group core --group rest
 	@touch $@
 
 setup: $(STAMP) ## Create .venv with the locked dependencies (idempotent)
@@ -54,7 +54,21 @@ recover-catalog: setup ## Register the warehouse's tables back into a lost catal
 status: setup ## Show what is running and where state lives
 	@$(PY) -m platform_defs.cli status
 
-down: setup ## Stop the embedded object store (data is kept)
+# Shells and connection helpers (README "Connect"); each needs the platform running (`make run`).
+IDENTITY ?= analyst
+env: setup ## export lines for AWS CLI/boto3/pyiceberg/mc: eval "$$(make -s env)" (IDENTITY=spark to write)
+	@$(PY) -m platform_defs.shell env --identity $(IDENTITY)
+
+sql: setup ## DuckDB with the warehouse attached as `lake` through the REST catalog (analyst)
+	@$(PY) -m platform_defs.shell sql $(if $(SQL),-e "$(SQL)")
+
+spark-sql: setup ## Spark SQL on the shared catalog (identity spark)
+	@PYTHONWARNINGS=ignore::FutureWarning $(PY) -m platform_defs.shell spark-sql $(if $(SQL),-e "$(SQL)")
+
+pyspark: setup ## Python with `spark` on the shared catalog (identity spark) and the connect helpers
+	@PYTHONWARNINGS=ignore::FutureWarning $(PY) -i -m platform_defs.pyspark_shell
+
+down: setup ## Stop the embedded object store and the REST catalog (data is kept)
 	@$(PY) -m platform_defs.cli down
 
 reset: setup ## Stop the store and delete its data, catalog and generated credentials

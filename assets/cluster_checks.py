@@ -16,7 +16,7 @@ import dagster as dg
 
 from assets.platform import analytics_namespace, object_store
 from platform_defs.errors import PlatformError
-from platform_defs.k8s import live
+from platform_defs.k8s import endpoints, live
 from platform_defs.k8s.cluster import Cluster
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import SERVICE, KubernetesTarget
@@ -93,23 +93,27 @@ def minio_volumes_bound(platform: PlatformResource) -> dg.AssetCheckResult:
     return _evaluate(platform, lambda c, ns: live.pvc_phases(c, ns, ""), _volumes_verdict)
 
 
-def _endpoints_verdict(ready: int) -> dg.AssetCheckResult:
+def _endpoints_verdict(found: endpoints.ServiceEndpoints) -> dg.AssetCheckResult:
     return dg.AssetCheckResult(
-        passed=ready > 0,
-        description=f"Service {SERVICE}: {ready} ready endpoint(s)",
-        metadata={"ready_endpoints": ready},
+        passed=found.passed,
+        description=found.describe(),
+        metadata={
+            "ready_endpoints": len(found.ready),
+            "endpoint_slices": found.slices,
+            "not_ready": dg.MetadataValue.json([str(e) for e in found.not_ready]),
+            "unpublished_pods": dg.MetadataValue.json(list(found.unpublished)),
+        },
     )
 
 
 @dg.asset_check(
     asset=object_store,
     blocking=True,
-    description="The MinIO Service has at least one ready endpoint (its selector finds pods).",
+    description="The MinIO Service has at least one ready endpoint in its EndpointSlices "
+    "(discovery.k8s.io/v1); names the pods that are not ready or not published.",
 )
 def minio_service_has_endpoints(platform: PlatformResource) -> dg.AssetCheckResult:
-    return _evaluate(
-        platform, lambda c, ns: live.ready_endpoints(c, ns, SERVICE), _endpoints_verdict
-    )
+    return _evaluate(platform, lambda c, ns: endpoints.read(c, ns, SERVICE), _endpoints_verdict)
 
 
 CHECKS = [

@@ -18,6 +18,8 @@ from platform_defs.credentials import write_private_text
 from platform_defs.errors import PlatformError
 from platform_defs.private import private_dir, private_tree, restrict_umask
 from platform_defs.resources.local_store import LocalStore
+from platform_defs.rest_catalog import config as rest_config
+from platform_defs.rest_catalog.server import RestCatalogServer
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.state_dir import require_writable
 
@@ -46,43 +48,41 @@ def status(settings: PlatformSettings) -> int:
         print(f"Credentials     : {settings.generated_credentials_file}  (0600, never in git)")
     if state.backend == "seaweedfs":
         print(f"Console login   : {store.console_credentials_file}  (0600; not root's keys)")
-    print("Stop the store  : make down   (data is kept; `make reset` deletes it)")
-    if (
-        settings.catalog_type == "jdbc"
-        and settings.catalog_uri is None
-        and settings.catalog_db_path.exists()
-    ):
-        print(read_snippet(settings, state.url))
+    _rest_status(settings)
+    print(
+        "Stop            : make down   (store and REST catalog; data is kept; `make reset` deletes it)"
+    )
+    if settings.catalog_type == "jdbc":
+        print(connect_help())
     return 0
 
 
-def read_snippet(settings: PlatformSettings, url: str) -> str:
-    """Copy-paste Python that reads the warehouse with pyiceberg + DuckDB, no Spark."""
-    creds = (
-        settings.generated_credentials_file if settings.credentials_source == "generated" else None
+def _rest_status(settings: PlatformSettings) -> None:
+    server = RestCatalogServer(settings)
+    state = server.running()
+    if state is None:
+        print("REST catalog    : not running (`make run` starts it)")
+        return
+    print(f"REST catalog    : {state.url}  (Iceberg REST, pid {state.pid}; log {server.log_file})")
+    print(
+        f"Catalog tokens  : {rest_config.token_file(settings, 'analyst').parent}  (0600; analyst reads only)"
     )
-    keys = (
-        f'c = json.load(open("{creds}"))'
-        if creds
-        else 'c = {"access_key": os.environ["PLATFORM_S3_ACCESS_KEY"], "secret_key": os.environ["PLATFORM_S3_SECRET_KEY"]}'
-    )
+
+
+def connect_help() -> str:
+    """How to reach the lake; works from any directory (keys come from the state directory)."""
     return f"""
-Read the warehouse from Python (pyiceberg + DuckDB, no Spark):
-  .venv/bin/python - <<'PY'
-import json, os
-from pyiceberg.catalog.sql import SqlCatalog
-{keys}
-catalog = SqlCatalog("{settings.catalog_name}", uri="sqlite:///{settings.catalog_db_path}",
-    warehouse="s3://{settings.bucket}/warehouse", **{{"s3.endpoint": "{url}",
-    "s3.access-key-id": c["access_key"], "s3.secret-access-key": c["secret_key"],
-    "s3.region": "{settings.s3_region}"}})
-table = catalog.load_table("ops.lake_inventory")
-print(table.scan().to_duckdb("inventory").sql(
-    "SELECT inventory_date, prefix, object_count, total_bytes FROM inventory ORDER BY prefix"))
-PY"""
+Connect (README "Connect"): make sql | make spark-sql | make pyspark | eval "$(make -s env)"
+From Python ({sys.executable}, any directory; identity analyst, read-only):
+  from platform_defs.connect import catalog, duckdb, polars_scan
+  catalog().load_table("ops.lake_inventory").scan().to_arrow()
+  con = duckdb(); con.sql("SELECT * FROM lake.ops.lake_inventory").show()
+  polars_scan("ops.lake_inventory").collect()"""
 
 
 def down(settings: PlatformSettings) -> int:
+    if RestCatalogServer(settings).stop():
+        print("REST catalog stopped.")
     stopped = settings.embedded_store and LocalStore(settings).stop()
     print("Embedded object store stopped; data kept." if stopped else "No embedded store running.")
     return 0

@@ -14,6 +14,7 @@ from assets import health as health_assets
 from assets import ops as ops_assets
 from assets import platform as platform_assets
 from assets import preflight as preflight_assets
+from assets import rest_catalog as rest_catalog_assets
 from assets import security as security_assets
 from assets import storage as storage_assets
 from assets import warehouse as warehouse_assets
@@ -59,6 +60,7 @@ _modules = [
     storage_assets,
     security_assets,
     warehouse_assets,
+    rest_catalog_assets,
     ops_assets,
     health_assets,
 ]

@@ -77,6 +77,11 @@ class ClusterUnreachableError(KubernetesError):
     """No Kubernetes API answered for the configured context within the time allowed."""
 
 
+class CrdMissingError(KubernetesError):
+    """The manifests use a kind the cluster does not serve (a CRD is not installed); raised
+    before anything is applied, naming the CRD and how to install it."""
+
+
 class RolloutError(KubernetesError):
     """A Deployment/StatefulSet did not finish rolling out; the message says why from the
     cluster's own state (PVCs, pods, events, ingress)."""
@@ -96,3 +101,7 @@ class StateDirError(PlatformError):
 
 class AlreadyRunningError(PlatformError):
     """Another run of the same job holds the state directory's run lock."""
+
+
+class RestCatalogError(PlatformError):
+    """The local Iceberg REST catalog server could not be built, started or reached."""

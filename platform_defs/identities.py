@@ -25,6 +25,9 @@ SPARK = "spark"
 ANALYST = "analyst"
 CANARY = "canary"
 WAREHOUSE_PREFIX = "warehouse/"
+# PLATFORM_CATALOG_TYPE=hadoop (the guide's file-system catalog) writes here, never beside the
+# JDBC catalog's tables.
+HADOOP_WAREHOUSE_PREFIX = "hadoop-warehouse/"
 ROOT = "root"
 
 
@@ -49,9 +52,9 @@ class Role:
 ROLES: tuple[Role, ...] = (
     Role(
         SPARK,
-        "Spark and pyiceberg: read/write the Iceberg warehouse, list the bucket (inventory)",
-        read_prefixes=(WAREHOUSE_PREFIX,),
-        write_prefixes=(WAREHOUSE_PREFIX,),
+        "Spark and pyiceberg: read/write the Iceberg warehouses, list the bucket (inventory)",
+        read_prefixes=(WAREHOUSE_PREFIX, HADOOP_WAREHOUSE_PREFIX),
+        write_prefixes=(WAREHOUSE_PREFIX, HADOOP_WAREHOUSE_PREFIX),
         list_prefixes=("",),
     ),
     Role(ANALYST, "Analysts: read and list everything, change nothing", ("",), (), ("",)),

@@ -74,6 +74,9 @@ class PlatformSettings(BaseSettings):
     s3_region: str = Field("us-east-1", description="Region sent to S3 clients.")
     s3_port: int = Field(9000, description="Embedded store: S3 API port on 127.0.0.1.")
     console_port: int = Field(9001, description="Embedded store: console/admin UI port.")
+    rest_catalog_port: int = Field(
+        8181, description="Local Iceberg REST catalog server: port on 127.0.0.1."
+    )
     store_backend: Literal["auto", "minio", "seaweedfs"] = Field(
         "auto", description="Embedded store: `minio` binary on PATH first, else SeaweedFS."
     )
@@ -206,6 +209,11 @@ class PlatformSettings(BaseSettings):
     k8s_pod_wait_timeout_seconds: float = Field(
         1800.0, gt=0, allow_inf_nan=False, description="Pipes pod wait limit."
     )
+    k8s_remove_foreign_fields: bool = Field(
+        False,
+        description="Drift repair removes labels/annotations other field managers added to "
+        "the platform's objects (default: report them as foreign, leave them).",
+    )
 
     @field_validator("namespace")
     @classmethod
@@ -262,7 +270,7 @@ class PlatformSettings(BaseSettings):
             raise ValueError("must be zero (do not wait) or a positive number of seconds")
         return value
 
-    @field_validator("s3_port", "console_port")
+    @field_validator("s3_port", "console_port", "rest_catalog_port")
     @classmethod
     def _port(cls, value: int) -> int:
         if not 1024 <= value <= 65535:
@@ -316,13 +324,24 @@ class PlatformSettings(BaseSettings):
         return self.namespace_dir / "catalog" / f"{self.catalog_name}.db"
 
     @property
+    def rest_catalog_dir(self) -> Path:
+        return self.namespace_dir / "rest-catalog"
+
+    @property
+    def rest_catalog_url(self) -> str:
+        return f"http://127.0.0.1:{self.rest_catalog_port}"
+
+    @property
     def resolved_jar_cache_dir(self) -> Path:
         return self.jar_cache_dir or (Path.home() / ".cache" / "lakehouse-platform" / "jars")
 
     @property
     def warehouse_uri(self) -> str:
-        scheme = "s3a" if self.catalog_type == "hadoop" else "s3"
-        return f"{scheme}://{self.bucket}/warehouse"
+        """The hadoop catalog gets a prefix of its own: its tables must never mix with the
+        JDBC catalog's (a file-system table is invisible to, and unsafe beside, the other)."""
+        if self.catalog_type == "hadoop":
+            return f"s3a://{self.bucket}/hadoop-warehouse"
+        return f"s3://{self.bucket}/warehouse"
 
     @property
     def resolved_manifests_dir(self) -> Path:
@@ -389,6 +408,11 @@ def _check_combinations(s: PlatformSettings) -> None:
         raise SettingsError(
             "PLATFORM_STORE_TLS=true applies to the embedded store only. For an https "
             "PLATFORM_S3_ENDPOINT set PLATFORM_S3_CA_BUNDLE to the CA that signed its certificate."
+        )
+    if s.rest_catalog_port in (s.s3_port, s.console_port):
+        raise SettingsError(
+            f"PLATFORM_REST_CATALOG_PORT={s.rest_catalog_port} is also the store's S3 or console "
+            "port; give the REST catalog a port of its own."
         )
     if s.embedded_store and s.s3_port == s.console_port:
         raise SettingsError(

@@ -63,7 +63,9 @@ def _pids() -> list[int]:
     return [int(p.name) for p in PROC.iterdir() if p.name.isdigit()]
 
 
-def _group_members(group: int) -> list[int]:
+def group_members(group: int) -> list[int]:
+    """The live members of a process group. Zombies are not members: a child that outlived
+    its parent is reparented to init, and this machine's init may take its time to reap it."""
     return [p for p in _pids() if pgid(p) == group and alive(p)]
 
 
@@ -74,7 +76,7 @@ def _leads_own_group(pid: int) -> bool:
 
 def _signal(pid: int, sig: int) -> None:
     with contextlib.suppress(ProcessLookupError, PermissionError):
-        if _leads_own_group(pid) or (not alive(pid) and _group_members(pid)):
+        if _leads_own_group(pid) or (not alive(pid) and group_members(pid)):
             os.killpg(pid, sig)
         else:
             os.kill(pid, sig)
@@ -82,7 +84,7 @@ def _signal(pid: int, sig: int) -> None:
 
 def _gone(pid: int) -> bool:
     """Dead or a zombie (left for its parent, e.g. a Popen, to reap), its group too."""
-    return not alive(pid) and not _group_members(pid)
+    return not alive(pid) and not group_members(pid)
 
 
 def stop_all(pids: Iterable[int], grace: float = 10.0) -> dict[int, str]:
@@ -165,7 +167,7 @@ class Registry:
         return {
             pid: label
             for pid, started, label in self.entries()
-            if alive(pid, started) or (not alive(pid) and _group_members(pid))
+            if alive(pid, started) or (not alive(pid) and group_members(pid))
         }
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from tests import process_guard
+from tests import process_guard, reaper
 from tests.s3_servers import free_port
 
 pytestmark = pytest.mark.slow
@@ -37,6 +37,7 @@ def test_daemon_ticks_health_sensor_and_records_observations(
         "PLATFORM_STATE_DIR": str(tmp_path / "state"),
         "PLATFORM_S3_PORT": str(free_port()),
         "PLATFORM_CONSOLE_PORT": str(free_port()),
+        "PLATFORM_REST_CATALOG_PORT": str(free_port()),  # the bootstrap starts the REST catalog
         "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
         # An unchanged verdict is recorded once per heartbeat: here every tick.
         "PLATFORM_HEALTH_HEARTBEAT_SECONDS": "5",
@@ -79,7 +80,6 @@ def test_daemon_ticks_health_sensor_and_records_observations(
         )  # fmt: skip
         process_guard.stop_mentioning(tmp_path)
     assert daemon is not None
-    leftovers = subprocess.run(
-        ["pgrep", "-g", str(daemon.pid)], capture_output=True, text=True
-    ).stdout
-    assert not leftovers.strip(), f"daemon left processes behind: {leftovers}"
+    daemon.wait(timeout=30)  # reap the leader; pgrep would list its zombie and init's
+    leftovers = [f"{pid} {reaper.command(pid)}" for pid in reaper.group_members(daemon.pid)]
+    assert not leftovers, f"daemon left processes behind: {leftovers}"

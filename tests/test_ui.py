@@ -67,6 +67,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
         "PLATFORM_STATE_DIR": str(state),
         "PLATFORM_S3_PORT": str(free_port()),
         "PLATFORM_CONSOLE_PORT": str(free_port()),
+        "PLATFORM_REST_CATALOG_PORT": str(free_port()),  # the bootstrap starts the REST catalog
         "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
         "PLATFORM_TABLES_INTERVAL_SECONDS": "5",
         "DAGSTER_HOME": str(state / "dagster"),

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from detect_secrets.core.secrets_collection import SecretsCollection
+from detect_secrets.core import scan
 from detect_secrets.settings import transient_settings
 
 from tools import secret_scan_plugins as plugins
@@ -133,20 +133,26 @@ def _text_files(repo: Path, files: list[str]) -> Iterator[str]:
                 yield rel  # binary files: key material in binary form is caught by name
 
 
+def _scan_one(path: str) -> list[tuple[int, str, str]]:
+    """One file's findings as (line, secret hash, rule)."""
+    return [(s.line_number, s.secret_hash, s.type) for s in scan.scan_file(path)]
+
+
 def scan_repo(repo: Path) -> list[Finding]:
     files = tracked_files(repo)
     findings = [Finding(rel, 1, KEY_FILE) for rel in files if rel.endswith(KEY_FILE_SUFFIXES)]
-    found = SecretsCollection(root=str(repo))
-    with transient_settings(settings()):
-        # detect-secrets' own process pool: the scan is CPU-bound, about 0.1 s per file.
-        found.scan_files(
-            *_text_files(repo, [f for f in files if not f.endswith(KEY_FILE_SUFFIXES)])
-        )
+    text = list(_text_files(repo, [f for f in files if not f.endswith(KEY_FILE_SUFFIXES)]))
     best: dict[tuple[str, int, str], str] = {}
-    for rel, secret in found:
-        key = (rel, secret.line_number, secret.secret_hash)
-        if key not in best or _rank(secret.type) < _rank(best[key]):
-            best[key] = secret.type
+    with transient_settings(settings()):
+        # One file after another, not detect-secrets' `scan_files`: that forks a pool from the
+        # calling process, and a fork of a process with threads (a test session, a Dagster step)
+        # can inherit a lock some thread held and hang for ever. The whole repository takes
+        # about ten seconds this way.
+        for rel in text:
+            for line, secret_hash, rule in _scan_one(str(repo / rel)):
+                key = (rel, line, secret_hash)
+                if key not in best or _rank(rule) < _rank(best[key]):
+                    best[key] = rule
     findings += [Finding(path, line, rule) for (path, line, _), rule in best.items()]
     return sorted(findings, key=lambda f: (f.path, f.line, f.rule))
 

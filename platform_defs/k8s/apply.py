@@ -4,7 +4,9 @@ Order matters on an empty cluster: the Namespace must exist before anything in i
 ConfigMaps and PVCs before the workload that mounts them (else its first pods fail and the
 rollout starts with a crash). Whether an object changed is read from the API itself: the
 object's `resourceVersion` only moves when the server stored a different object, so a second
-apply of the same manifests reports no change at all.
+apply of the same manifests reports no change at all. Before the first write, every kind is
+checked against the cluster's discovery (`served.require`): a missing CRD fails the whole apply
+with nothing written, instead of failing at its object's turn after the rest was applied.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from platform_defs.k8s import served
 from platform_defs.k8s.cluster import Cluster
 from platform_defs.k8s.render import Document, object_id
 
@@ -70,7 +73,9 @@ def apply_one(cluster: Cluster, doc: Document) -> Applied:
 
 
 def apply_all(cluster: Cluster, docs: Sequence[Document]) -> list[Applied]:
-    """Apply every document in order; stops at the first refusal (a KubernetesError)."""
+    """Apply every document in order, after checking the cluster serves every kind of them
+    (CrdMissingError, nothing written); stops at the first refusal (a KubernetesError)."""
+    served.require(cluster, docs)
     return [apply_one(cluster, doc) for doc in ordered(docs)]
 
 

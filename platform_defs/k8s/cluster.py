@@ -132,6 +132,23 @@ class Cluster:
             ) from None
         return str(version)
 
+    def get_path(self, path: str) -> Obj | None:
+        """GET a raw API path (discovery documents); None when the server answers 404."""
+        try:
+            resp = self.api.call_api(
+                path, "GET", auth_settings=["BearerToken"], _preload_content=False
+            )
+            return dict(json.loads(resp.data or b"{}"))
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"GET {path}") from None
+        except k8s_client.ApiException as exc:
+            if exc.status == 404:
+                return None
+            raise KubernetesError(
+                f"GET {path} in context '{self.context}' failed: {exc.status} {exc.reason}: "
+                f"{_api_message(exc)}"
+            ) from None
+
     @property
     def dynamic(self) -> DynamicClient:
         if self._dynamic is None:
@@ -175,23 +192,49 @@ class Cluster:
             raise self.unreachable(exc, f"LIST {kind}") from None
         return [dict(item) for item in found.to_dict().get("items", [])]
 
+    def _write(self, doc: Document, verb: str, call: Callable[[], Any]) -> Obj:
+        """Run one write request; a refusal or a lost connection becomes an error naming the
+        object, the context and the server's own message."""
+        try:
+            return dict(call().to_dict())
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
+            raise self.unreachable(exc, f"{verb} of {object_id(doc)}") from None
+        except k8s_client.ApiException as exc:
+            raise KubernetesError(
+                f"The {verb} of {object_id(doc)} in context '{self.context}' failed: "
+                f"{exc.status} {exc.reason}: {_api_message(exc)}"
+            ) from None
+
     def apply(self, doc: Document, *, dry_run: bool = False) -> Obj:
         """Server-side apply under FIELD_MANAGER, taking over conflicting fields (force)."""
         res = self.resource(doc["apiVersion"], doc["kind"])
         kwargs: dict[str, Any] = {"dry_run": "All"} if dry_run else {}
-        try:
-            # "true" as kubectl sends it; the client would render a bool as "True".
-            out = res.server_side_apply(
+        # "true" as kubectl sends it; the client would render a bool as "True".
+        return self._write(
+            doc,
+            "apply",
+            lambda: res.server_side_apply(
                 body=doc, field_manager=FIELD_MANAGER, force_conflicts="true", **kwargs
-            )
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            raise self.unreachable(exc, f"apply of {object_id(doc)}") from None
-        except k8s_client.ApiException as exc:
-            raise KubernetesError(
-                f"Applying {object_id(doc)} in context '{self.context}' failed: "
-                f"{exc.status} {exc.reason}: {_api_message(exc)}"
-            ) from None
-        return dict(out.to_dict())
+            ),
+        )
+
+    def merge_patch(self, doc: Document, patch: Obj) -> Obj:
+        """A JSON merge patch (RFC 7386: `null` removes a key) under FIELD_MANAGER: the one way
+        to remove a field another manager owns, which server-side apply cannot. Put the
+        object's `metadata.resourceVersion` in `patch` to make it conditional."""
+        res = self.resource(doc["apiVersion"], doc["kind"])
+        meta = doc["metadata"]
+        return self._write(
+            doc,
+            "patch",
+            lambda: res.patch(
+                body=patch,
+                name=meta["name"],
+                namespace=meta.get("namespace") if res.namespaced else None,
+                content_type="application/merge-patch+json",
+                field_manager=FIELD_MANAGER,
+            ),
+        )
 
     def pod_log(self, name: str, namespace: str, container: str, *, previous: bool) -> str:
         """The last lines a container wrote (the crashed instance's with `previous`)."""

@@ -42,10 +42,12 @@ def drift_events(drifts: list[Drift]) -> list[dg.AssetObservation]:
     return [
         dg.AssetObservation(
             asset_key=key,
-            description="Live Kubernetes objects differ from the rendered manifests.",
+            description="Live Kubernetes objects drifted from the fields the platform manages "
+            "(changed, conflict) or carry fields other managers set (foreign).",
             metadata={
                 "drifted_objects": dg.MetadataValue.json([d.as_metadata() for d in items]),
                 "drifted_count": len(items),
+                "foreign_fields": sum(len(d.of_kind("foreign")) for d in items),
             },
         )
         for key, items in by_asset.items()
@@ -70,10 +72,14 @@ def evaluate_drift(platform: PlatformResource) -> dg.SensorResult | dg.SkipReaso
         return dg.SkipReason(f"drift not checked: {exc}")
     if not drifts:
         return dg.SkipReason("live objects match the rendered manifests")
-    return dg.SensorResult(
-        run_requests=[dg.RunRequest(run_key=_run_key(drifts), tags={"trigger": "k8s-drift"})],
-        asset_events=drift_events(drifts),
+    # Foreign fields alone are recorded, not repaired, unless the setting lets repair remove
+    # them: a re-apply would change nothing and the same run would be requested every tick.
+    remove = platform.settings().k8s_remove_foreign_fields
+    repair = [d for d in drifts if d.needs_repair(remove)]
+    runs = (
+        [dg.RunRequest(run_key=_run_key(repair), tags={"trigger": "k8s-drift"})] if repair else []
     )
+    return dg.SensorResult(run_requests=runs, asset_events=drift_events(drifts))
 
 
 def drift_sensor(settings: PlatformSettings) -> dg.SensorDefinition:
@@ -84,8 +90,9 @@ def drift_sensor(settings: PlatformSettings) -> dg.SensorDefinition:
         job=reapply_platform_manifests,
         minimum_interval_seconds=300,
         default_status=status,
-        description="Server-side dry-run apply of the rendered overlay vs the live objects; on "
-        "a difference records an observation and requests a re-apply run.",
+        description="The fields the platform manages (managedFields) vs the live objects: "
+        "records changed, conflicting and foreign fields; requests a re-apply run for what a "
+        "re-apply repairs.",
     )
     def kubernetes_drift(
         context: dg.SensorEvaluationContext, platform: PlatformResource

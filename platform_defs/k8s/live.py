@@ -1,4 +1,5 @@
-"""Read the live MinIO objects: its credentials, replicas, volumes and Service endpoints.
+"""Read the live MinIO objects: its credentials, replicas and volumes (Service endpoints:
+`endpoints.py`).
 
 The credentials are read from the Secret the *running* workload references (its
 `MINIO_ROOT_USER`/`MINIO_ROOT_PASSWORD` secretKeyRefs), not guessed from a name: the Secret's
@@ -98,19 +99,6 @@ def pvc_phases(cluster: Cluster, namespace: str, selector: str) -> dict[str, str
         p["metadata"]["name"]: (p.get("status") or {}).get("phase", "Unknown")
         for p in cluster.list("v1", "PersistentVolumeClaim", namespace, selector)
     }
-
-
-def ready_endpoints(cluster: Cluster, namespace: str, service: str) -> int:
-    """Ready addresses behind a Service, from its EndpointSlices (Endpoints is deprecated)."""
-    slices = cluster.list(
-        "discovery.k8s.io/v1", "EndpointSlice", namespace, f"kubernetes.io/service-name={service}"
-    )
-    return sum(
-        1
-        for s in slices
-        for ep in s.get("endpoints") or []
-        if (ep.get("conditions") or {}).get("ready", True)
-    )
 
 
 def container_restarts(cluster: Cluster, namespace: str, selector: str) -> dict[str, int]:

@@ -146,7 +146,7 @@ def _hadoop_catalog(
     conf = {
         prefix: "org.apache.iceberg.spark.SparkCatalog",
         f"{prefix}.type": "hadoop",
-        f"{prefix}.warehouse": f"s3a://{settings.bucket}/warehouse",
+        f"{prefix}.warehouse": settings.warehouse_uri,  # s3a://<bucket>/hadoop-warehouse
         "spark.hadoop.fs.s3a.endpoint": endpoint.url,
         "spark.hadoop.fs.s3a.endpoint.region": endpoint.region,
         "spark.hadoop.fs.s3a.path.style.access": "true",

@@ -29,12 +29,14 @@ LOCK_PATH = Path(__file__).with_name("jars.lock")
 MAVEN_CENTRAL = "https://repo1.maven.org/maven2"
 FETCH_COMMAND = "python -m platform_defs.spark.jars fetch"
 _CHUNK = 1 << 20
+# core: on spark.jars; hadoop: the s3a catalog option; rest: the REST catalog server's classpath.
+GROUPS = ("core", "hadoop", "rest")
 
 
 @dataclass(frozen=True)
 class JarSpec:
-    group: str  # "core" or "hadoop"
-    coordinate: str  # groupId:artifactId:version
+    group: str  # "core", "hadoop" or "rest"
+    coordinate: str  # groupId:artifactId:version[:classifier]
     sha256: str
 
     @property
@@ -46,13 +48,27 @@ class JarSpec:
         return self.coordinate.split(":")[2]
 
     @property
+    def classifier(self) -> str:
+        """e.g. `tests` (iceberg-core's test jar holds the REST catalog servlet); "" for none."""
+        parts = self.coordinate.split(":")
+        return parts[3] if len(parts) == 4 else ""
+
+    @property
     def filename(self) -> str:
-        return f"{self.artifact_id}-{self.version}.jar"
+        suffix = f"-{self.classifier}" if self.classifier else ""
+        return f"{self.artifact_id}-{self.version}{suffix}.jar"
 
     @property
     def url_path(self) -> str:
-        group_id, artifact, version = self.coordinate.split(":")
-        return f"{group_id.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
+        group_id, artifact, version = self.coordinate.split(":")[:3]
+        return f"{group_id.replace('.', '/')}/{artifact}/{version}/{self.filename}"
+
+    @property
+    def mvn_artifact(self) -> str:
+        """`mvn dependency:copy`'s form: groupId:artifactId:version:jar[:classifier]."""
+        group_id, artifact, version = self.coordinate.split(":")[:3]
+        tail = f":{self.classifier}" if self.classifier else ""
+        return f"{group_id}:{artifact}:{version}:jar{tail}"
 
 
 def read_lock(path: Path = LOCK_PATH) -> list[JarSpec]:
@@ -62,9 +78,10 @@ def read_lock(path: Path = LOCK_PATH) -> list[JarSpec]:
         if not line:
             continue
         parts = line.split()
-        if len(parts) != 3 or parts[1].count(":") != 2:
+        if len(parts) != 3 or parts[1].count(":") not in (2, 3):
             raise SparkJarsError(
-                f"{path}:{lineno} is not `<group> <groupId:artifactId:version> <sha256>`: {raw!r}"
+                f"{path}:{lineno} is not `<group> <groupId:artifactId:version[:classifier]> "
+                f"<sha256>`: {raw!r}"
             )
         specs.append(JarSpec(group=parts[0], coordinate=parts[1], sha256=parts[2].lower()))
     return specs
@@ -124,7 +141,7 @@ def _download_mvn(spec: JarSpec, dest: Path) -> None:
                 "mvn",
                 "-q",
                 "dependency:copy",
-                f"-Dartifact={spec.coordinate}:jar",
+                f"-Dartifact={spec.mvn_artifact}",
                 f"-DoutputDirectory={tmp}",
                 "-Dtransitive=false",
             ],
@@ -210,7 +227,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m platform_defs.spark.jars")
     parser.add_argument("command", choices=["fetch", "verify", "lock"])
     parser.add_argument("--cache-dir", type=Path, default=None)
-    parser.add_argument("--group", action="append", choices=["core", "hadoop"])
+    parser.add_argument("--group", action="append", choices=list(GROUPS))
     args = parser.parse_args(argv)
     cache_dir = args.cache_dir or load_settings().resolved_jar_cache_dir
     groups = args.group or ["core", "hadoop"]

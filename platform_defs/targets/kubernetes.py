@@ -27,6 +27,7 @@ from platform_defs.k8s import (
     prepare,
     render,
     rollout,
+    served,
 )
 from platform_defs.k8s.cluster import Cluster, ClusterTarget, connect, running_in_cluster
 from platform_defs.k8s.render import Document
@@ -84,8 +85,11 @@ class KubernetesTarget:
     # ---- the seam ------------------------------------------------------------------------
     def ensure_namespace(self) -> NamespaceInfo:
         cluster = self.cluster()
-        docs = apply.namespaces(self.documents())
-        applied = apply.apply_all(cluster, docs)
+        everything = self.documents()
+        # The whole overlay, not only the Namespace: a missing CRD must stop the run before
+        # its first write, and the Namespace is the first.
+        served.require(cluster, everything)
+        applied = apply.apply_all(cluster, apply.namespaces(everything))
         return NamespaceInfo(
             name=self.settings.namespace,
             kind="kubernetes-namespace",
@@ -104,6 +108,7 @@ class KubernetesTarget:
         cluster = self.cluster()
         docs = self.documents()
         applied = apply.apply_all(cluster, docs)
+        removed = self._remove_foreign(cluster, docs)
         ready = [self._wait(cluster, w) for w in apply.workloads(docs)]
         endpoint = self.endpoint()
         changed = [a for a in applied if a.changed]
@@ -119,11 +124,19 @@ class KubernetesTarget:
                 "overlay": self.settings.k8s_overlay,
                 "applied": [a.as_metadata() for a in applied],
                 "changed_objects": len(changed),
+                "foreign_fields_removed": removed,
                 "ready_replicas": {f"{r.kind}/{r.name}": r.ready for r in ready},
                 "in_cluster_endpoint": self.service_url,
                 "external_endpoint": endpoint.url,
             },
         )
+
+    def _remove_foreign(self, cluster: Cluster, docs: list[Document]) -> int:
+        """With PLATFORM_K8S_REMOVE_FOREIGN_FIELDS: drop the labels/annotations other managers
+        added to the platform's objects (after the apply has taken back its own fields)."""
+        if not self.settings.k8s_remove_foreign_fields:
+            return 0
+        return drift.remove_foreign(cluster, docs, drift.compare(cluster, docs))
 
     def _wait(self, cluster: Cluster, doc: Document) -> live.Replicas:
         name, ns = doc["metadata"]["name"], self.settings.namespace

@@ -13,10 +13,20 @@ import pytest
 
 from platform_defs.k8s import cluster as k8s_cluster
 from platform_defs.k8s import prepare, render
+from platform_defs.resources.platform import PlatformResource
+from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.fake_apiserver import FakeApiServer, write_kubeconfig
 from tests.manifests.conftest import REPO, copy_manifests
 
 FIXTURES = Path(__file__).parent / "fixtures"
+DEPLOYMENT = "/apis/apps/v1/namespaces/analytics/deployments/iceberg-minio"
+READY = {
+    "observedGeneration": 1,
+    "replicas": 1,
+    "updatedReplicas": 1,
+    "readyReplicas": 1,
+    "availableReplicas": 1,
+}
 RENDERABLE = ("base", "dev", "prod")
 
 
@@ -80,4 +90,15 @@ def k8s_env(monkeypatch: pytest.MonkeyPatch, kubeconfig: Path, tmp_path: Path) -
     return env
 
 
-__all__ = ["FIXTURES", "RENDERABLE", "REPO"]
+@pytest.fixture
+def provisioned(k8s_env: dict[str, str], fake: FakeApiServer) -> KubernetesTarget:
+    """The dev overlay applied and rolled out on the stand-in, its requests forgotten."""
+    fake.status_script[DEPLOYMENT] = [READY]
+    target = PlatformResource().target()
+    assert isinstance(target, KubernetesTarget)
+    target.ensure_store()
+    fake.requests.clear()
+    return target
+
+
+__all__ = ["DEPLOYMENT", "FIXTURES", "READY", "RENDERABLE", "REPO"]

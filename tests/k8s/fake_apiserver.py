@@ -5,9 +5,14 @@ It is a small `http.server` on 127.0.0.1 that serves what the kubernetes Python 
 answers server-side apply PATCHes the way the real server does for the cases the tests need:
 it requires `fieldManager` and the `application/apply-patch+yaml` content type, keeps
 resourceVersion when nothing changed, bumps it (and `generation` on spec changes) otherwise,
-records a managedFields entry for the manager, and stores nothing on `dryRun=All`. Every request
-is recorded so tests assert the exact paths, query parameters and content types. It does not
-implement real field ownership; it replaces the top-level fields an apply sends.
+records a managedFields entry for the manager (FieldsV1 paths of what it sent, with the list
+keys the real schemas use for the lists the overlays contain), and stores nothing on
+`dryRun=All`. JSON merge patches (`null` removes a key) honour a `metadata.resourceVersion`
+precondition. Every request is recorded so tests assert the exact paths, query parameters and
+content types. Of the server's defaulting it applies only a StatefulSet's (`partition: 0` and
+its siblings). It does not implement real field ownership transfer, other defaulting or
+conflicts: it replaces the top-level fields an apply sends; tests of ownership seed recorded
+objects.
 """
 
 from __future__ import annotations
@@ -50,6 +55,7 @@ RESOURCES = [
     ("monitoring.coreos.com", "v1", "servicemonitors", "ServiceMonitor", True),
 ]
 APPLY = "application/apply-patch+yaml"
+MERGE = "application/merge-patch+json"
 
 
 @dataclass
@@ -70,6 +76,10 @@ class FakeApiServer:
     logs: dict[str, str] = field(default_factory=dict)  # "ns/pod/container" -> text
     # Successive `status` values served for an object path (the last one sticks).
     status_script: dict[str, list[Obj]] = field(default_factory=dict)
+    # A recorded discovery (path -> document, e.g. fixtures/discovery_*.json) served instead of
+    # the one built from RESOURCES; a discovery path it lacks answers 404, as a real server
+    # answers for a group/version nobody installed.
+    discovery: dict[str, Obj] | None = None
     _rv: itertools.count[int] = field(default_factory=lambda: itertools.count(1000))
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -119,7 +129,14 @@ class FakeApiServer:
                 return self._patch(url.path, query, ctype, parsed)
         return 405, _status(405, "MethodNotAllowed", f"{method} is not served by the stand-in")
 
+    def load_discovery(self, path: Path) -> None:
+        self.discovery = {k: v for k, v in json.loads(path.read_text()).items() if k[0] == "/"}
+
     def _get(self, path: str, query: dict[str, list[str]]) -> tuple[int, Any]:
+        if self.discovery is not None and _is_discovery(path):
+            if path in self.discovery:
+                return 200, self.discovery[path]
+            return 404, _status(404, "NotFound", "the server could not find the requested resource")
         discovery = _discovery(path)
         if discovery is not None:
             return 200, discovery
@@ -158,6 +175,8 @@ class FakeApiServer:
     def _patch(
         self, path: str, query: dict[str, list[str]], ctype: str | None, body: Obj | None
     ) -> tuple[int, Any]:
+        if ctype == MERGE and body is not None:
+            return self._merge_patch(path, body)
         if ctype != APPLY:
             return 415, _status(415, "UnsupportedMediaType", f"unsupported patch type {ctype}")
         manager = query.get("fieldManager", [""])[0]
@@ -165,7 +184,7 @@ class FakeApiServer:
             return 422, _status(422, "Invalid", "fieldManager is required for apply patch")
         assert body is not None
         existing = self.objects.get(path)
-        result = _merge(existing, body, manager)
+        result = _defaulted(_merge(existing, body, manager))
         if existing is not None and _content(existing) == _content(result):
             return 200, existing
         meta = result["metadata"]
@@ -178,6 +197,27 @@ class FakeApiServer:
         if query.get("dryRun") != ["All"]:
             self.objects[path] = result
         return (201 if existing is None else 200), result
+
+    def _merge_patch(self, path: str, body: Obj) -> tuple[int, Any]:
+        existing = self.objects.get(path)
+        if existing is None:
+            return 404, _status(404, "NotFound", f'"{path.rsplit("/", 1)[-1]}" not found')
+        meta = existing["metadata"]
+        body = copy.deepcopy(body)  # the recorded request keeps what was sent
+        wanted_rv = (body.get("metadata") or {}).pop("resourceVersion", None)
+        if wanted_rv is not None and wanted_rv != meta["resourceVersion"]:
+            return 409, _status(
+                409,
+                "Conflict",
+                "the object has been modified; please apply "
+                "your changes to the latest version and try again",
+            )
+        result = _merge_json(copy.deepcopy(existing), body)
+        for entry in result["metadata"].get("managedFields") or []:
+            _drop_absent(entry.get("fieldsV1") or {}, result)
+        result["metadata"]["resourceVersion"] = str(next(self._rv))
+        self.objects[path] = result
+        return 200, result
 
     # ---- serving ----------------------------------------------------------------------
     def serve(self) -> tuple[ThreadingHTTPServer, str]:
@@ -229,16 +269,89 @@ def _merge(existing: Obj | None, body: Obj, manager: str) -> Obj:
             meta[key] = {**(meta.get(key) or {}), **value}
         else:
             meta[key] = value
+    sent = {k: v for k, v in body.items() if k not in ("apiVersion", "kind")}
+    sent["metadata"] = {k: v for k, v in body["metadata"].items() if k not in _UNTRACKED}
     entry = {
         "manager": manager,
         "operation": "Apply",
         "apiVersion": body["apiVersion"],
+        "time": _now(),
         "fieldsType": "FieldsV1",
-        "fieldsV1": {},
+        "fieldsV1": fields_v1(sent),
     }
     others = [m for m in meta.get("managedFields", []) if m.get("manager") != manager]
     meta["managedFields"] = [*others, entry]
     return result
+
+
+# Not tracked in managedFields by the real server.
+_UNTRACKED = ("name", "namespace", "uid", "resourceVersion", "generation", "creationTimestamp")
+
+
+def _list_key(element: Obj) -> tuple[str, ...]:
+    """The merge keys of the real schemas, for the lists the overlays contain: container and
+    Service ports by port and protocol, volume mounts by path, the rest by name."""
+    for keys in (("containerPort", "protocol"), ("port", "protocol"), ("mountPath",), ("name",)):
+        if keys[0] in element:
+            return keys
+    return ()
+
+
+def fields_v1(value: Any) -> Obj:
+    """The FieldsV1 set of `value` as the sender's: maps field by field, keyed lists element by
+    element (`k:{...}` with a `.` entry), anything else (scalars, atomic lists) whole."""
+    if isinstance(value, dict):
+        return {f"f:{k}": fields_v1(v) for k, v in value.items()}
+    if isinstance(value, list) and value and all(isinstance(e, dict) for e in value):
+        keys = _list_key(value[0])
+        if keys:
+            out: Obj = {}
+            for e in value:
+                key = json.dumps({k: e[k] for k in keys if k in e}, separators=(",", ":"))
+                out[f"k:{key}"] = {".": {}, **fields_v1(e)}
+            return out
+    return {}
+
+
+def _defaulted(obj: Obj) -> Obj:
+    """The defaults a real server gives a StatefulSet (apps/v1 SetDefaults_StatefulSet), owned
+    by no manager: the rollout rule and drift must both live with them."""
+    if obj.get("kind") == "StatefulSet":
+        spec = obj.setdefault("spec", {})
+        strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
+        if strategy.get("type") == "RollingUpdate":
+            strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+        spec.setdefault("podManagementPolicy", "OrderedReady")
+        spec.setdefault("revisionHistoryLimit", 10)
+        spec.setdefault("minReadySeconds", 0)
+        spec.setdefault(
+            "persistentVolumeClaimRetentionPolicy",
+            {"whenDeleted": "Retain", "whenScaled": "Retain"},
+        )
+    return obj
+
+
+def _merge_json(target: Any, patch: Any) -> Any:
+    """RFC 7386."""
+    if not isinstance(patch, dict):
+        return copy.deepcopy(patch)
+    out = dict(target) if isinstance(target, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        else:
+            out[key] = _merge_json(out.get(key), value)
+    return out
+
+
+def _drop_absent(tree: Obj, obj: Any) -> None:
+    """Forget owned map fields the object no longer has (what a removal does to ownership)."""
+    for key in list(tree):
+        if key.startswith("f:") and isinstance(obj, dict):
+            if key[2:] not in obj:
+                del tree[key]
+            else:
+                _drop_absent(tree[key], obj[key[2:]])
 
 
 def _content(obj: Obj) -> Obj:
@@ -262,6 +375,12 @@ def _status(code: int, reason: str, message: str) -> Obj:
         "reason": reason,
         "code": code,
     }
+
+
+def _is_discovery(path: str) -> bool:
+    """/api, /apis, /api/v1 and /apis/<group>/<version>: not objects, not collections."""
+    parts = path.strip("/").split("/")
+    return (parts[0] == "api" and len(parts) <= 2) or (parts[0] == "apis" and len(parts) <= 3)
 
 
 def _discovery(path: str) -> Obj | None:

@@ -21,8 +21,8 @@ from platform_defs.resources import service_identities as provisioning
 from platform_defs.rotation import distributor_for
 from platform_defs.settings import load_settings
 from platform_defs.targets.kubernetes import KubernetesTarget
+from tests.k8s.conftest import DEPLOYMENT, READY
 from tests.k8s.fake_apiserver import APPLY, FakeApiServer
-from tests.k8s.test_target import DEPLOYMENT, READY
 
 SECRETS = "/api/v1/namespaces/analytics/secrets"
 ROOT_KEYS = {"root-user", "root-password"}

@@ -14,8 +14,8 @@ from platform_defs.errors import IdentityError
 from platform_defs.rotation import distributor_for
 from platform_defs.settings import load_settings
 from platform_defs.targets.kubernetes import KubernetesTarget
+from tests.k8s.conftest import DEPLOYMENT, READY
 from tests.k8s.fake_apiserver import FakeApiServer
-from tests.k8s.test_target import DEPLOYMENT, READY
 
 
 def _secret_ref(fake: FakeApiServer) -> str:

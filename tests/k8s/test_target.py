@@ -16,17 +16,8 @@ from assets.platform import analytics_namespace
 from platform_defs.errors import ClusterUnreachableError, PlatformError, RolloutError
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
-from tests.k8s.conftest import FIXTURES
+from tests.k8s.conftest import DEPLOYMENT, FIXTURES, READY
 from tests.k8s.fake_apiserver import FakeApiServer, write_kubeconfig
-
-DEPLOYMENT = "/apis/apps/v1/namespaces/analytics/deployments/iceberg-minio"
-READY = {
-    "observedGeneration": 1,
-    "replicas": 1,
-    "updatedReplicas": 1,
-    "readyReplicas": 1,
-    "availableReplicas": 1,
-}
 
 
 def _target() -> KubernetesTarget:

@@ -126,7 +126,9 @@ def test_roles_render_to_least_privilege_policies() -> None:
     spark = identities.role(identities.SPARK)
     assert identities.seaweedfs_actions(spark, "datalake") == [
         "Read:datalake/warehouse/*",
+        "Read:datalake/hadoop-warehouse/*",  # PLATFORM_CATALOG_TYPE=hadoop's own prefix
         "Write:datalake/warehouse/*",
+        "Write:datalake/hadoop-warehouse/*",
         "List:datalake",
     ]
     policy = json.dumps(identities.minio_policy(spark, "datalake"))

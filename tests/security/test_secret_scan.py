@@ -4,6 +4,8 @@ throw-away git repository (never this one), and this repository scans clean, whi
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.pool
 import secrets
 import string
 import subprocess
@@ -91,3 +93,20 @@ def test_allow_marker_and_untracked_ignored_files(tmp_path: Path) -> None:
 
 def test_this_repository_is_clean() -> None:
     assert secret_scan.scan_repo(REPO) == []
+
+
+def test_the_scan_starts_no_worker_processes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """detect-secrets' own `scan_files` forks a pool from the test session, whose threads can
+    leave a lock held in the fork: on CI a scan of three files hung until pytest's timeout."""
+
+    def no_pool(*args: object, **kwargs: object) -> None:
+        raise AssertionError("the secret scan must not start a multiprocessing pool")
+
+    monkeypatch.setattr(multiprocessing, "Pool", no_pool)
+    monkeypatch.setattr(multiprocessing.pool, "Pool", no_pool)
+    files = {f"f{i}.py": f'password = "{random_secret()}"\n' for i in range(3)}
+    assert [f.rule for f in secret_scan.scan_repo(git_repo(tmp_path, files))] == [
+        "Secret Keyword"
+    ] * 3

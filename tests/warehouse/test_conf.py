@@ -107,7 +107,7 @@ def test_hadoop_conf_uses_s3a_and_keeps_keys_secret(tmp_path: Path) -> None:
     setup = build_spark_setup(settings, EP, [])
     c = setup.conf
     assert c["spark.sql.catalog.lakehouse.type"] == "hadoop"
-    assert c["spark.sql.catalog.lakehouse.warehouse"] == "s3a://lake/warehouse"
+    assert c["spark.sql.catalog.lakehouse.warehouse"] == "s3a://lake/hadoop-warehouse"
     assert c["spark.hadoop.fs.s3a.endpoint"] == EP.url
     assert c["spark.hadoop.fs.s3a.path.style.access"] == "true"
     assert c["spark.hadoop.fs.s3a.connection.ssl.enabled"] == "false"

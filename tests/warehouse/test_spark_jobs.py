@@ -74,4 +74,4 @@ def test_hadoop_catalog_single_writer_creates_and_reads(
         reports.append(json.loads(line)["materialization"])
     assert reports[1]["total_records"] == reports[1]["rows_written"]  # no duplicate day rows
     keys = {o.object_name for o in ObjectStore(warehouse.endpoint).client.list_objects(bucket, recursive=True)}  # fmt: skip
-    assert "warehouse/ops/lake_inventory/metadata/version-hint.text" in keys
+    assert "hadoop-warehouse/ops/lake_inventory/metadata/version-hint.text" in keys

@@ -10,23 +10,23 @@ an exclusive lock on the store directory, so two runs never start two servers on
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import json
 import os
 import signal
 import subprocess
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import requests
 
 from platform_defs import credentials as creds_mod
+from platform_defs import detached
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError, StoreStartError
 from platform_defs.local_tls import TlsFiles, ensure_store_tls, mutual_tls_files
-from platform_defs.private import open_private, private_dir, private_tree
+from platform_defs.private import private_dir, private_tree
 from platform_defs.resources.local_store import (
     backends,
     identities_file,
@@ -96,7 +96,7 @@ class LocalStore:
             cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes().split(b"\0")
         except OSError:
             return False
-        if _is_zombie(state.pid):
+        if detached.is_zombie(state.pid):
             return False
         return bool(cmdline) and cmdline[0].decode(errors="replace") == state.binary
 
@@ -137,11 +137,7 @@ class LocalStore:
         )
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        try:
-            text = self.log_file.read_text(encoding="utf-8", errors="replace")
-        except FileNotFoundError:
-            return "(no log yet)"
-        return "\n".join(text.splitlines()[-lines:])
+        return detached.log_tail(self.log_file, lines)
 
     # ---- lifecycle --------------------------------------------------------------------
     def ensure_running(self, adopt_root: bool = False) -> EnsureResult:
@@ -324,23 +320,12 @@ class LocalStore:
         return ports.pick_free_pairs(3, avoid)
 
     def _spawn(self, launch: backends.Launch) -> subprocess.Popen[bytes]:
-        env = {**os.environ, **launch.env}
-        with os.fdopen(open_private(self.log_file, os.O_WRONLY | os.O_APPEND), "ab") as log:
-            log.write(f"\n=== {time.ctime()} starting {launch.argv}\n".encode())
-            log.flush()
-            try:
-                return subprocess.Popen(
-                    launch.argv,
-                    stdout=log,
-                    stderr=subprocess.STDOUT,
-                    stdin=subprocess.DEVNULL,
-                    cwd=self.root,
-                    env=env,
-                    start_new_session=True,  # survive the run that started it
-                    umask=0o077,  # its volumes, indexes, sockets: the owner's only
-                )
-            except OSError as exc:
-                raise StoreStartError(f"Could not execute {launch.argv[0]}: {exc}") from exc
+        try:  # its volumes, indexes and sockets are the owner's only (umask 077)
+            return detached.spawn(
+                launch.argv, self.log_file, self.root, {**os.environ, **launch.env}
+            )
+        except OSError as exc:
+            raise StoreStartError(f"Could not execute {launch.argv[0]}: {exc}") from exc
 
     def _wait_started(self, proc: subprocess.Popen[bytes], state: StoreState) -> None:
         deadline = time.monotonic() + self.settings.store_start_timeout_seconds
@@ -361,61 +346,10 @@ class LocalStore:
         )
 
     def _wait_healthy(self, state: StoreState, deadline: float) -> bool:
-        end = time.monotonic() + deadline
-        while time.monotonic() < end:
-            if self.is_healthy(state, timeout=1.0):
-                return True
-            time.sleep(0.2)
-        return False
+        return detached.wait_until(lambda: self.is_healthy(state, timeout=1.0), deadline)
 
     def _terminate(self, pid: int, timeout: float = 15.0) -> None:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGTERM)
-        end = time.monotonic() + timeout
-        while time.monotonic() < end:
-            if not _group_running(pid):
-                return
-            time.sleep(0.1)
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signal.SIGKILL)
-        while _group_running(pid) and time.monotonic() < end + 5:
-            time.sleep(0.05)
+        detached.terminate_group(pid, timeout)
 
-    @contextlib.contextmanager
-    def _lock(self) -> Iterator[None]:
-        private_dir(self.root, root=self.settings.state_dir)
-        with os.fdopen(open_private(self.root / ".lock", os.O_WRONLY), "w") as fh:
-            fcntl.flock(fh, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(fh, fcntl.LOCK_UN)
-
-
-def _is_zombie(pid: int) -> bool:
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return True
-    return stat.rsplit(")", 1)[1].split()[0] == "Z"
-
-
-def _group_running(pgid: int) -> bool:
-    """True while any process of the server's group is alive (children hold ports too)."""
-    with contextlib.suppress(ChildProcessError, OSError):
-        os.waitpid(pgid, os.WNOHANG)  # reap if it is our child
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    members = [
-        p for p in Path("/proc").iterdir() if p.name.isdigit() and _pgid(int(p.name)) == pgid
-    ]
-    return any(not _is_zombie(int(p.name)) for p in members)
-
-
-def _pgid(pid: int) -> int | None:
-    try:
-        return os.getpgid(pid)
-    except OSError:
-        return None
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        return detached.exclusive_lock(self.root, self.settings.state_dir)
