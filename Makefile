@@ -36,13 +36,16 @@ run: setup ## Bring up the embedded platform and materialize the bootstrap graph
 	    $(PY) -m platform_defs.cli run-summary bootstrap_platform "$$invocation"; exit $$rc; }
 	@echo && $(PY) -m platform_defs.cli status
 
+# `make ui` does not bootstrap first: the UI answers within seconds, and the bootstrap is one
+# click away in it (Jobs -> bootstrap_platform -> Launchpad -> Launch run), or `make run`.
 UI_HOST ?= 127.0.0.1
 UI_PORT ?= 3000
-ui: run ## Dagster UI + daemon on the embedded platform, persistent instance (Ctrl-C stops both)
+DG := $(VENV)/bin/dg
+ui: setup ## Dagster UI + daemon (`dg dev`) on the persistent instance, at UI_HOST:UI_PORT (Ctrl-C stops both)
 	@umask 077; home="$$($(PY) -m platform_defs.cli dagster-home)" || exit $$?; \
 	  export DAGSTER_HOME="$$home" PYTHONWARNINGS=ignore::FutureWarning && \
-	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME)" && \
-	  exec $(DAGSTER) dev -w workspace.yaml -h $(UI_HOST) -p $(UI_PORT)
+	  echo "Dagster UI: http://$(UI_HOST):$(UI_PORT)  (instance: $$DAGSTER_HOME; not bootstrapped yet? launch bootstrap_platform from the UI or run make run)" && \
+	  exec $(DG) dev -h $(UI_HOST) -p $(UI_PORT)
 
 recover-catalog: setup ## Register the warehouse's tables back into a lost catalog (README "Backup and restore")
 	@export DAGSTER_HOME="$$($(PY) -m platform_defs.cli dagster-home)" PYTHONWARNINGS=ignore::FutureWarning && \
@@ -92,7 +95,7 @@ typecheck: setup
 	$(VENV)/bin/mypy
 
 validate: setup
-	$(DAGSTER) definitions validate -m platform_defs.definitions
+	$(VENV)/bin/dg check defs
 
 # pytest exits 5 when it collected nothing: that is a failure here, never a green run.
 pytest: setup jars-hadoop k8s-testenv-for-tests

@@ -21,6 +21,7 @@ from assets.spark_jobs.inventory import (
 )
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.iceberg.catalog import load_catalog
+from platform_defs.iceberg.table_metadata import table_metadata
 from platform_defs.settings import PlatformSettings
 
 INVENTORY_TABLE = "ops.lake_inventory"
@@ -53,9 +54,8 @@ def current_inventory(
     prefixes = rows.column("prefix").to_pylist()
     duplicates = len(prefixes) - len(set(prefixes))
     metadata: dict[str, Any] = {
-        "table": f"{settings.catalog_name}.{INVENTORY_TABLE}",
-        "row_count": dg.MetadataValue.int(len(prefixes)),
-        "snapshot_id": str(snapshot.snapshot_id),
+        **table_metadata(table, f"{settings.catalog_name}.{INVENTORY_TABLE}"),
+        "rows_today": dg.MetadataValue.int(len(prefixes)),
         "spark_skipped": True,
         "reason": "bucket unchanged since today's inventory (same listing digest)",
         "bucket_fingerprint": digest,

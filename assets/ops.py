@@ -8,6 +8,7 @@ from assets.platform import OWNERS
 from assets.warehouse import iceberg_warehouse
 from platform_defs.iceberg import health_table
 from platform_defs.iceberg.catalog import load_catalog
+from platform_defs.iceberg.table_metadata import table_metadata
 from platform_defs.resources.platform import PlatformResource
 
 HEALTH_JOB = "platform_health"
@@ -77,7 +78,7 @@ def health_history(
     context.log.info(f"health run {run_id}: {appended} rows appended ({already} already there)")
     return dg.MaterializeResult(
         metadata={
-            "table": health_table.TABLE,
+            **table_metadata(table, f"{platform.settings().catalog_name}.{health_table.TABLE}"),
             "source_run_id": run_id,
             "rows_appended": dg.MetadataValue.int(appended),
             "failed_checks": dg.MetadataValue.int(sum(not r.passed for r in rows)),

@@ -22,6 +22,7 @@ from platform_defs.catalog_uri import mask_uri, sqlalchemy_catalog_uri
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.probe import read_in_subprocess
+from platform_defs.iceberg.table_metadata import ROW_COUNT, URI, totals
 from platform_defs.identities import ANALYST, SPARK
 from platform_defs.resources.k8s_pipes import K8sPipesResource
 from platform_defs.resources.platform import PlatformResource
@@ -47,27 +48,58 @@ def iceberg_warehouse(
     metadata: dict[str, Any] = {
         "catalog": settings.catalog_name,
         "catalog_type": settings.catalog_type,
-        "warehouse": settings.warehouse_uri,
+        URI: dg.MetadataValue.text(settings.warehouse_uri),
     }
     if settings.catalog_type == "hadoop":
         # The file-system catalog has no database; Spark creates namespaces as directories.
         context.log.warning("hadoop catalog: single writer only (unsafe commits on object stores)")
         return dg.MaterializeResult(metadata=metadata)
-    catalog = load_catalog(settings, platform.service_endpoint(SPARK))
+    endpoint = platform.service_endpoint(SPARK)
+    catalog = load_catalog(settings, endpoint)
     existing = {ns[0] for ns in catalog.list_namespaces()}
     created = [ns for ns in NAMESPACES if ns not in existing]
     for ns in created:
         catalog.create_namespace_if_not_exists(ns)
-    tables = [".".join(t) for ns in NAMESPACES for t in catalog.list_tables(ns)]
+    tables = [
+        ".".join(t) for ns in sorted(existing | set(NAMESPACES)) for t in catalog.list_tables(ns)
+    ]
     context.log.info(f"namespaces {NAMESPACES}: created {created or 'none'}; {len(tables)} tables")
     metadata.update(
         catalog_uri=mask_uri(sqlalchemy_catalog_uri(settings)),
         namespaces=", ".join(NAMESPACES),
-        namespaces_created=len(created),
+        namespaces_created=dg.MetadataValue.int(len(created)),
         table_count=dg.MetadataValue.int(len(tables)),
-        tables=", ".join(tables) or "(none yet)",
+        tables=_tables_overview(catalog, tables),
     )
+    if endpoint.console_url:
+        metadata["store_console"] = dg.MetadataValue.url(endpoint.console_url)
     return dg.MaterializeResult(metadata=metadata)
+
+
+def _tables_overview(catalog: Any, tables: list[str]) -> dg.MetadataValue:
+    """The catalog's tables as a table in the UI: name, rows, bytes, current snapshot."""
+    records = []
+    for name in tables:
+        t = totals(catalog.load_table(name))
+        records.append(
+            dg.TableRecord(
+                {
+                    "table": name,
+                    "rows": t.rows,
+                    "size_bytes": t.size_bytes,
+                    "snapshot_id": t.snapshot_id,
+                }
+            )
+        )
+    schema = dg.TableSchema(
+        columns=[
+            dg.TableColumn("table", "string"),
+            dg.TableColumn("rows", "int"),
+            dg.TableColumn("size_bytes", "int"),
+            dg.TableColumn("snapshot_id", "string"),
+        ]
+    )
+    return dg.MetadataValue.table(records=records, schema=schema)
 
 
 @dg.asset_check(
@@ -97,7 +129,14 @@ def iceberg_catalog_reachable(platform: PlatformResource) -> dg.AssetCheckResult
     owners=OWNERS,
     tags={**TAGS, "engine": "spark"},
     kinds={"iceberg", "spark"},
-    check_specs=[dg.AssetCheckSpec(DUPLICATE_CHECK, asset="lake_inventory")],
+    check_specs=[
+        dg.AssetCheckSpec(
+            DUPLICATE_CHECK,
+            asset="lake_inventory",
+            description="Today's partition has each prefix once (a re-run replaced the day's "
+            "rows rather than appending a second copy); counted by the Spark job.",
+        )
+    ],
     description="ops.lake_inventory: what is in the datalake bucket per prefix (objects, "
     "bytes, newest modification), one partition per day, written by a Spark job. Re-running "
     "on the same day replaces that day's rows.",
@@ -123,8 +162,18 @@ def lake_inventory(
 
 @dg.multi_asset_check(
     specs=[
-        dg.AssetCheckSpec("readable_by_pyiceberg", asset="lake_inventory"),
-        dg.AssetCheckSpec("spark_and_pyiceberg_agree", asset="lake_inventory"),
+        dg.AssetCheckSpec(
+            "readable_by_pyiceberg",
+            asset="lake_inventory",
+            description="A separate Python process reads the table with pyiceberg alone, as "
+            "the read-only analyst identity (as a notebook would).",
+        ),
+        dg.AssetCheckSpec(
+            "spark_and_pyiceberg_agree",
+            asset="lake_inventory",
+            description="The row count pyiceberg read equals the dagster/row_count the Spark "
+            "job reported.",
+        ),
     ],
     description="A separate Python process reads the table with pyiceberg alone (as a "
     "notebook would), and its row count equals what the Spark job reported.",
@@ -143,7 +192,7 @@ def lake_inventory_interop(
     event = context.instance.get_latest_materialization_event(dg.AssetKey("lake_inventory"))
     mat = event.asset_materialization if event else None
     meta = {k: v.value for k, v in mat.metadata.items()} if mat else {}
-    spark_rows = meta.get("row_count")
+    spark_rows = meta.get(ROW_COUNT)
     verified = _already_read(context.instance, meta) if meta.get("spark_skipped") else None
     if verified is not None:
         # Snapshots are immutable: the one a separate process already read is still readable.

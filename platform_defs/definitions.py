@@ -6,6 +6,8 @@ validate`, `dagster job execute` and the UI's code-location load with the messag
 
 from __future__ import annotations
 
+import warnings
+
 import dagster as dg
 
 from assets import health as health_assets
@@ -35,11 +37,22 @@ from platform_defs.sensors.health_history import health_history_recorder
 from platform_defs.sensors.run_failure import platform_run_failure_alert
 from platform_defs.sensors.store_health import build_store_health_sensor
 from platform_defs.sensors.store_metrics import build_store_metrics_sensor
+from platform_defs.sensors.warehouse_tables import (
+    build_warehouse_tables_sensor,
+    discover_table_specs,
+)
 from platform_defs.settings import load_settings
 
 # Every Dagster process that loads this code (`job execute`, the code server, step workers)
 # then writes run history, compute logs and catalogs owner-only, whatever the shell's umask.
 restrict_umask()
+# Dagster's own Pipes client calls a preview API of itself on every Spark step; the warning
+# is about Dagster's internals, which no user of this project can act on.
+warnings.filterwarnings(
+    "ignore",
+    message="Function `PipesMessageReader.expected_writer_count`",
+    category=dg.PreviewWarning,
+)
 settings = load_settings()
 _modules = [
     preflight_assets,
@@ -51,12 +64,14 @@ _modules = [
     ops_assets,
     health_assets,
 ]
+# Every other table in the catalog, as listed when this code location loads (or reloads).
+table_specs = discover_table_specs(settings, owners=platform_assets.OWNERS)
 
 # Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client for pods
 # are merged in; one module-level Definitions object only (Dagster refuses two).
 defs = dg.Definitions.merge(
     dg.Definitions(
-        assets=dg.load_assets_from_modules(_modules),
+        assets=[*dg.load_assets_from_modules(_modules), *table_specs],
         asset_checks=dg.load_asset_checks_from_modules(_modules),
         jobs=[
             bootstrap_platform,
@@ -74,6 +89,7 @@ defs = dg.Definitions.merge(
                 settings, remediate_object_store, reprovision_service_identities
             ),
             build_store_metrics_sensor(settings),
+            build_warehouse_tables_sensor(settings, table_specs),
             health_history_recorder,
             platform_run_failure_alert,
         ],

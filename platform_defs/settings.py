@@ -119,6 +119,11 @@ class PlatformSettings(BaseSettings):
 
     # Health and alerting
     health_interval_seconds: int = Field(30, description="Object-store health sensor interval.")
+    health_heartbeat_seconds: int = Field(
+        600,
+        description="The health sensor records an observation when the verdict changes, and "
+        "otherwise once per this many seconds (a heartbeat), not every tick.",
+    )
     health_probe_timeout_seconds: float = Field(
         1.0, gt=0, allow_inf_nan=False, description="Timeout of each health probe."
     )
@@ -150,6 +155,9 @@ class PlatformSettings(BaseSettings):
         32 * 1024 * 1024, description="A data file smaller than this counts as small."
     )
     metrics_interval_seconds: int = Field(300, description="Object-store metrics sensor interval.")
+    tables_interval_seconds: int = Field(
+        60, description="How often the warehouse_tables sensor observes the catalog's tables."
+    )
 
     # Iceberg / Spark
     catalog_name: str = Field("lakehouse", description="Iceberg catalog name (Spark = pyiceberg).")
@@ -240,6 +248,8 @@ class PlatformSettings(BaseSettings):
 
     @field_validator(
         "health_interval_seconds",
+        "health_heartbeat_seconds",
+        "tables_interval_seconds",
         "health_down_after",
         "remediation_backoff_seconds",
         "warehouse_max_snapshots",

@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 WORKFLOW = ROOT / ".github" / "workflows" / "platform.yml"
 # config/<job>.yaml, except the bootstrap job whose file predates the convention.
 CONFIG_FILES = {"bootstrap_platform": "config/bootstrap.yaml"}
-_EXECUTE = re.compile(r"dagster job execute\b[^\n`]*")
+_EXECUTE = re.compile(r"(?:dagster job execute|dg launch)\b[^\n`]*")
 
 
 def _jobs() -> set[str]:
@@ -52,9 +52,10 @@ def _executions(text: str) -> list[tuple[str, str | None]]:
     out = []
     for m in _EXECUTE.finditer(text.replace("\\\n", " ")):
         args = m.group(0).split()
-        if "-j" not in args:
+        flag = next((f for f in ("-j", "--job") if f in args), None)
+        if flag is None:
             continue  # prose that names the command, not a command line
-        job = args[args.index("-j") + 1]
+        job = args[args.index(flag) + 1]
         config = args[args.index("-c") + 1] if "-c" in args else None
         out.append((job, config))
     return out
@@ -112,4 +113,7 @@ def test_no_config_file_for_a_job_that_does_not_exist() -> None:
 def test_the_command_parser_finds_job_and_config() -> None:
     text = "x\n.venv/bin/dagster job execute -m platform_defs.definitions \\\n  -j nope -c config/nope.yaml\n"
     assert _executions(text) == [("nope", "config/nope.yaml")]
+    assert _executions("`.venv/bin/dg launch --job nope -c config/nope.yaml`") == [
+        ("nope", "config/nope.yaml")
+    ]
     assert "nope" not in _jobs()

@@ -39,6 +39,8 @@ def test_daemon_ticks_health_sensor_and_records_observations(
         "PLATFORM_CONSOLE_PORT": str(free_port()),
         "PLATFORM_REST_CATALOG_PORT": str(free_port()),  # the bootstrap starts the REST catalog
         "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
+        # An unchanged verdict is recorded once per heartbeat: here every tick.
+        "PLATFORM_HEALTH_HEARTBEAT_SECONDS": "5",
     }
     for key in ("DAGSTER_HOME", "PLATFORM_S3_PORT", "PLATFORM_CONSOLE_PORT"):
         monkeypatch.setenv(key, env[key])

@@ -37,6 +37,16 @@ def test_every_asset_has_a_check_and_a_description() -> None:
     assert {dg.AssetKey("object_store"), dg.AssetKey("datalake_bucket")} <= checked
 
 
+def test_every_asset_check_has_a_description() -> None:
+    """The UI shows a check's description beside its result; without one a failing check says
+    only its name."""
+    graph = defs.resolve_asset_graph()
+    keys = graph.asset_check_keys
+    assert len(keys) >= 10
+    missing = [k.to_user_string() for k in keys if not graph.get_check_spec(k).description]
+    assert missing == [], f"asset checks without a description: {missing}"
+
+
 def test_bad_settings_fail_the_code_location_load() -> None:
     proc = subprocess.run(
         [sys.executable, "-c", "import platform_defs.definitions"],

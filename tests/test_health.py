@@ -190,6 +190,11 @@ def tick(cursor: str | None, instance: dg.DagsterInstance) -> tuple[float, dg.Se
 
 
 def status_of(result: dg.SensorResult) -> str:
+    """The verdict, from the observation when the tick recorded one, else from the tick's
+    message (the sensor records only changes and heartbeats)."""
+    if not result.asset_events:
+        assert result.skip_reason is not None
+        return str(result.skip_reason.skip_message).split()[0]
     observation = result.asset_events[0]
     assert isinstance(observation, dg.AssetObservation)
     return str(observation.metadata["status"].value)

@@ -122,6 +122,11 @@ def tick(cursor: str | None, instance: dg.DagsterInstance) -> dg.SensorResult:
 
 
 def verdict(result: dg.SensorResult) -> tuple[str, str]:
+    """From the observation when the tick recorded one, else from the tick's message."""
+    if not result.asset_events:
+        assert result.skip_reason is not None
+        status, _, detail = str(result.skip_reason.skip_message).partition(" ")
+        return status, detail
     observation = result.asset_events[0]
     assert isinstance(observation, dg.AssetObservation)
     return str(observation.metadata["status"].value), str(observation.metadata["detail"].value)

@@ -31,7 +31,10 @@ def test_bootstrap_builds_a_warehouse_idempotently(
     assert materialization_metadata(first, "iceberg_warehouse")["namespaces_created"] == 3
     assert materialization_metadata(second, "iceberg_warehouse")["namespaces_created"] == 0
     inv = materialization_metadata(second, "lake_inventory")
-    assert inv["table"] == "lakehouse.ops.lake_inventory" and inv["row_count"] >= 1
+    assert inv["dagster/table_name"] == "lakehouse.ops.lake_inventory"
+    assert inv["dagster/row_count"] >= 1 and "prefix" in {
+        c.name for c in inv["dagster/column_schema"].columns
+    }
     assert "spark_seconds" in materialization_metadata(first, "lake_inventory")
     assert inv["spark_skipped"] is True, "nothing changed in the bucket: no Spark on re-run"
     assert inv["snapshot_id"] == materialization_metadata(first, "lake_inventory")["snapshot_id"]
@@ -39,7 +42,10 @@ def test_bootstrap_builds_a_warehouse_idempotently(
     force = {"ops": {"lake_inventory": {"config": {"force": True}}}}
     forced = run_bootstrap(instance, assets=None, run_config=force)
     forced_inv = materialization_metadata(forced, "lake_inventory")
-    assert "spark_skipped" not in forced_inv and forced_inv["row_count"] == inv["row_count"]
+    assert (
+        "spark_skipped" not in forced_inv
+        and forced_inv["dagster/row_count"] == inv["dagster/row_count"]
+    )
     assert all(check_results(forced).values())
 
     table = load_catalog(load_settings(), s3_endpoint).load_table("ops.lake_inventory")
@@ -47,7 +53,7 @@ def test_bootstrap_builds_a_warehouse_idempotently(
     days = {r["inventory_date"] for r in rows}
     assert len(days) == 1, "both runs happened today: one partition"
     prefixes = [r["prefix"] for r in rows]
-    assert len(prefixes) == len(set(prefixes)) == inv["row_count"], "the re-run replaced the day"
+    assert len(prefixes) == len(set(prefixes)) == inv["dagster/row_count"], "one day, replaced"
 
     from platform_defs.definitions import defs
 

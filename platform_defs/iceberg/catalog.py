@@ -111,6 +111,43 @@ def refuse_lost_sqlite_catalog(settings: PlatformSettings, endpoint: StoreEndpoi
         _refuse_if_lost(settings, endpoint, str(db_file), problem, damaged=db_file)
 
 
+def list_table_names(settings: PlatformSettings) -> list[str]:
+    """`namespace.table` of every table in the catalog, read from the catalog database alone.
+
+    No object store and no credentials are needed, so the code location can list the tables
+    at load (each becomes an asset) even while the store is down. A catalog that does not
+    exist yet is a CatalogError; this never creates the database."""
+    from sqlalchemy import create_engine, inspect, text
+    from sqlalchemy.exc import ArgumentError, SQLAlchemyError
+
+    if settings.catalog_type != "jdbc":
+        return []
+    shown = mask_uri(sqlalchemy_catalog_uri(settings))
+    db_file = sqlite_file(settings)
+    if db_file is not None and not db_file.exists():
+        raise CatalogError(f"No Iceberg catalog at {db_file} yet: the bootstrap creates it.")
+    query = text(
+        "SELECT table_namespace, table_name FROM iceberg_tables WHERE catalog_name = :n "
+        "ORDER BY table_namespace, table_name"
+    )
+    try:
+        engine = create_engine(bounded_catalog_uri(settings))
+    except (ArgumentError, ValueError, ImportError) as exc:
+        raise CatalogError(
+            f"Catalog URI {shown} is not a valid database URI ({exc}). {_FIX}"
+        ) from None
+    try:
+        with engine.connect() as conn:
+            if "iceberg_tables" not in inspect(conn).get_table_names():
+                return []
+            rows = conn.execute(query, {"n": settings.catalog_name}).all()
+    except SQLAlchemyError as exc:
+        raise _database_error(settings, shown, exc) from None
+    finally:
+        engine.dispose()
+    return [f"{namespace}.{name}" for namespace, name in rows]
+
+
 def sqlite_file(settings: PlatformSettings) -> Path | None:
     """The catalog's SQLite file, if the catalog is one (the default, or a sqlite:/// URI)."""
     from sqlalchemy.engine import make_url

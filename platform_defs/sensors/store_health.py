@@ -1,7 +1,12 @@
 """Object-store health sensor: classify the store every tick, record it, remediate per cause.
 
-Each tick records an `AssetObservation` and an `object_store_health` check evaluation on
-`object_store` without launching a run, so the UI shows a health timeline. After
+A tick records an `AssetObservation` and an `object_store_health` check evaluation on
+`object_store` without launching a run when the verdict changed, and otherwise once per
+PLATFORM_HEALTH_HEARTBEAT_SECONDS: a timeline of changes that does not bury the real
+materializations under a copy of the same verdict every 30 s. Every tick names its verdict in
+the tick's message ("UP (no change)"), so the sensor's tick list reads as a health log. Before
+the first bootstrap the embedded store has never been started: that is NOT_READY (launch the
+bootstrap), not a DOWN to remediate. After
 `health_down_after` consecutive ticks with the same remediable verdict it requests one run of
 that verdict's remediation, then backs off, doubling the gap while the problem stays, so a store
 that cannot come back does not cause a storm of runs. The remediation fits the cause: DOWN
@@ -43,6 +48,8 @@ class HealthCursor:
     last_remediation: float = 0.0
     backoff_seconds: float = 0.0
     remediated_status: str = ""  # the verdict the last remediation was for
+    recorded_status: str = ""  # the verdict last recorded as events, and when
+    recorded_at: float = 0.0
 
     @classmethod
     def parse(cls, raw: str | None) -> HealthCursor:
@@ -96,6 +103,12 @@ def evaluate_store(platform: PlatformResource) -> HealthReport:
         return HealthReport(Status.NOT_READY, detail, (time.monotonic() - t0) * 1000, [], None)
     except PlatformError as exc:
         detail = str(exc).splitlines()[0]
+        if _never_bootstrapped(platform):
+            detail = (
+                "the platform has not been bootstrapped yet: launch bootstrap_platform "
+                "(UI: Jobs > bootstrap_platform > Launchpad) or run `make run`"
+            )
+            return HealthReport(Status.NOT_READY, detail, (time.monotonic() - t0) * 1000, [], None)
         return HealthReport(
             Status.DOWN,
             detail,
@@ -111,6 +124,33 @@ def evaluate_store(platform: PlatformResource) -> HealthReport:
         deadline=settings.health_canary_deadline_seconds,
         root=root,
     )
+
+
+def _never_bootstrapped(platform: PlatformResource) -> bool:
+    """The embedded store has never been started in this state directory (no state file)."""
+    from platform_defs.targets.local import LocalTarget
+
+    target = platform.target()
+    return (
+        isinstance(target, LocalTarget)
+        and platform.settings().embedded_store
+        and target.store.read_state() is None
+    )
+
+
+def record_verdict(
+    cursor: HealthCursor, previous: HealthCursor, now: float, heartbeat: float
+) -> tuple[bool, str]:
+    """Whether this tick records events, and why, in the words the tick's message shows."""
+    status = cursor.last_status
+    if previous.recorded_status != status:
+        why = f"changed from {previous.recorded_status}" if previous.recorded_status else "first"
+    elif now - previous.recorded_at >= heartbeat:
+        why = "heartbeat"
+    else:
+        return False, "no change"
+    cursor.recorded_status, cursor.recorded_at = status, now
+    return True, why
 
 
 def health_events(report: HealthReport) -> list[dg.AssetObservation | dg.AssetCheckEvaluation]:
@@ -148,7 +188,8 @@ def build_store_health_sensor(
         minimum_interval_seconds=settings.health_interval_seconds,
         default_status=dg.DefaultSensorStatus.RUNNING,
         description="Classifies the object store (UP, STARTING, NOT_READY, DEGRADED, READ_ONLY, "
-        "CREDENTIALS_INVALID, DOWN) every tick; after repeated DOWN ticks requests a store "
+        "CREDENTIALS_INVALID, DOWN) every tick and names the verdict in the tick; records it "
+        "on object_store when it changes and every PLATFORM_HEALTH_HEARTBEAT_SECONDS; after repeated DOWN ticks requests a store "
         "remediation run, after repeated CREDENTIALS_INVALID ticks a re-provisioning of the "
         "service identities.",
     )
@@ -156,12 +197,15 @@ def build_store_health_sensor(
         context: dg.SensorEvaluationContext, platform: PlatformResource
     ) -> dg.SensorResult:
         report = evaluate_store(platform)
-        cursor, remediate = advance(
-            HealthCursor.parse(context.cursor), report.status, time.time(), platform.settings()
+        previous, now, current = (
+            HealthCursor.parse(context.cursor),
+            time.time(),
+            platform.settings(),
         )
-        context.log.info(
-            f"object store {report.status.value} ({report.latency_ms:.0f} ms): {report.detail}"
-        )
+        cursor, remediate = advance(previous, report.status, now, current)
+        record, why = record_verdict(cursor, previous, now, current.health_heartbeat_seconds)
+        verdict = f"{report.status.value} ({why}; {report.latency_ms:.0f} ms): {report.detail}"
+        context.log.info(f"object store {verdict}")
         run_requests = []
         if remediate and report.remediation is None:
             context.log.warning(f"no remediation can fix this; {report.detail}")
@@ -185,7 +229,10 @@ def build_store_health_sensor(
                 )
             )
         return dg.SensorResult(
-            run_requests=run_requests, asset_events=health_events(report), cursor=cursor.dump()
+            run_requests=run_requests,
+            asset_events=health_events(report) if record else [],
+            cursor=cursor.dump(),
+            skip_reason=None if run_requests else verdict,
         )
 
     return object_store_health

@@ -9,7 +9,14 @@ import sys
 from pathlib import Path
 
 import pytest
-from dagster import AssetCheckSpec, AssetExecutionContext, PipesSubprocessClient, asset, materialize
+from dagster import (
+    AssetCheckSpec,
+    AssetExecutionContext,
+    PipesSubprocessClient,
+    TableSchema,
+    asset,
+    materialize,
+)
 
 from assets.spark_jobs.context import launch_command, launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
@@ -37,9 +44,12 @@ def test_lake_inventory_through_dagster_pipes(warehouse: Warehouse, tmp_path: Pa
     result = materialize([lake_inventory], resources={"pipes": PipesSubprocessClient()})
     assert result.success
     mat = result.asset_materializations_for_node("lake_inventory")[0]
-    assert mat.metadata["table"].value == "lakehouse.ops.lake_inventory"
-    assert mat.metadata["row_count"].value >= 1
-    assert mat.metadata["total_records"].value == mat.metadata["row_count"].value
+    assert mat.metadata["dagster/table_name"].value == "lakehouse.ops.lake_inventory"
+    assert mat.metadata["dagster/row_count"].value >= 1
+    assert mat.metadata["total_records"].value == mat.metadata["dagster/row_count"].value
+    assert mat.metadata["rows_written"].value == mat.metadata["dagster/row_count"].value
+    schema = mat.metadata["dagster/column_schema"].value
+    assert isinstance(schema, TableSchema) and "prefix" in [c.name for c in schema.columns]
     checks = result.get_asset_check_evaluations()
     assert [(c.check_name, c.passed) for c in checks] == [(DUPLICATE_CHECK, True)]
 
@@ -62,6 +72,6 @@ def test_hadoop_catalog_single_writer_creates_and_reads(
         assert proc.returncode == 0, proc.stderr[-3000:]
         line = next(ln for ln in proc.stdout.splitlines() if ln.startswith('{"materialization"'))
         reports.append(json.loads(line)["materialization"])
-    assert reports[1]["total_records"] == reports[1]["row_count"]  # no duplicate day rows
+    assert reports[1]["total_records"] == reports[1]["rows_written"]  # no duplicate day rows
     keys = {o.object_name for o in ObjectStore(warehouse.endpoint).client.list_objects(bucket, recursive=True)}  # fmt: skip
     assert "hadoop-warehouse/ops/lake_inventory/metadata/version-hint.text" in keys

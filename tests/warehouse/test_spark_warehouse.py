@@ -77,7 +77,8 @@ def test_lake_inventory_twice_same_day_has_no_duplicates(spark: SparkSession, wa
     assert "warehouse/interop/" in {
         r["prefix"] for r in spark.sql(f"SELECT prefix FROM {name}").collect()
     }
-    assert meta["row_count"] == per_day["2026-03-02"][0]
+    assert meta["rows_written"] == per_day["2026-03-02"][0]
+    assert meta["dagster/row_count"]["raw_value"] == meta["total_records"]
     assert meta["total_records"] == sum(n for n, _ in per_day.values())
     assert int(meta["snapshot_id"]) > 0 and meta["data_files"] >= 2 and meta["total_bytes"] > 0
     assert [c[:2] for c in reporter.checks] == [(inventory.DUPLICATE_CHECK, True)] * 3
