@@ -109,3 +109,27 @@ def wait_until(check: Callable[[], bool], seconds: float, interval: float = 0.2)
             return True
         time.sleep(interval)
     return False
+
+
+def wait_started(
+    proc: subprocess.Popen[bytes],
+    healthy: Callable[[], bool],
+    seconds: float,
+    *,
+    exited: Callable[[int], Exception],
+    timed_out: Callable[[], Exception],
+    interval: float = 0.1,
+) -> None:
+    """Wait for a server just spawned to answer, raising `exited(code)` the moment it dies
+    (no point waiting out the deadline for a process that is gone) or `timed_out()` after
+    stopping its group: a server that never answered must not be left running."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        code = proc.poll()
+        if code is not None:
+            raise exited(code)
+        if healthy():
+            return
+        time.sleep(interval)
+    terminate_group(proc.pid)
+    raise timed_out()

@@ -26,7 +26,7 @@ from platform_defs.credentials import write_private_text
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import RestCatalogError
 from platform_defs.private import private_dir
-from platform_defs.resources.local_store.ports import is_free
+from platform_defs.resources.local_store.ports import free_within
 from platform_defs.rest_catalog import build, config
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark.conf import CHECKSUM_ENV
@@ -140,10 +140,7 @@ class RestCatalogServer:
 
     def _start(self, store: StoreEndpoint, fingerprint: str, grace: float) -> ServerState:
         port = self.settings.rest_catalog_port
-        end = time.monotonic() + grace
-        while not is_free(port) and time.monotonic() < end:
-            time.sleep(0.1)
-        if not is_free(port):
+        if not free_within(port, grace):
             raise RestCatalogError(
                 f"Port {port} on 127.0.0.1 is already in use by another program, so the Iceberg "
                 f"REST catalog cannot listen there. Stop that program (`ss -ltnp 'sport = :{port}'`"
@@ -177,20 +174,19 @@ class RestCatalogServer:
         ]
 
     def _wait_started(self, proc: subprocess.Popen[bytes], state: ServerState) -> None:
-        deadline = time.monotonic() + START_TIMEOUT_SECONDS
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise RestCatalogError(
-                    f"The REST catalog server exited with code {proc.returncode} while starting."
-                    f" Last lines of {self.log_file}:\n{self.log_tail()}"
-                )
-            if self.is_healthy(state, timeout=1.0):
-                return
-            time.sleep(0.2)
-        self._terminate(proc.pid)
-        raise RestCatalogError(
-            f"The REST catalog server did not answer within {START_TIMEOUT_SECONDS:.0f} s. "
-            f"Last lines of {self.log_file}:\n{self.log_tail()}"
+        detached.wait_started(
+            proc,
+            lambda: self.is_healthy(state, timeout=1.0),
+            START_TIMEOUT_SECONDS,
+            exited=lambda code: RestCatalogError(
+                f"The REST catalog server exited with code {code} while starting."
+                f" Last lines of {self.log_file}:\n{self.log_tail()}"
+            ),
+            timed_out=lambda: RestCatalogError(
+                f"The REST catalog server did not answer within {START_TIMEOUT_SECONDS:.0f} s. "
+                f"Last lines of {self.log_file}:\n{self.log_tail()}"
+            ),
+            interval=0.2,
         )
 
     def _wait_healthy(self, state: ServerState, seconds: float) -> bool:

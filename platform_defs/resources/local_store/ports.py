@@ -26,11 +26,17 @@ def is_free(port: int, host: str = "127.0.0.1") -> bool:
     return True
 
 
-def require_free(port: int, variable: str, wait: float = 0.0) -> None:
+def free_within(port: int, wait: float) -> bool:
+    """Whether the port is free, or becomes free within `wait` seconds (a server we just
+    stopped may hold it a moment longer)."""
     end = time.monotonic() + wait
     while not is_free(port) and time.monotonic() < end:
         time.sleep(0.1)
-    if not is_free(port):
+    return is_free(port)
+
+
+def require_free(port: int, variable: str, wait: float = 0.0) -> None:
+    if not free_within(port, wait):
         raise StoreStartError(
             f"Port {port} on 127.0.0.1 is already in use by another program, so the embedded "
             f"object store cannot listen there. Stop that program (`ss -ltnp 'sport = :{port}'` "

@@ -328,21 +328,20 @@ class LocalStore:
             raise StoreStartError(f"Could not execute {launch.argv[0]}: {exc}") from exc
 
     def _wait_started(self, proc: subprocess.Popen[bytes], state: StoreState) -> None:
-        deadline = time.monotonic() + self.settings.store_start_timeout_seconds
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                raise StoreStartError(
-                    f"The {state.backend} server exited with code {proc.returncode} while "
-                    f"starting. Last lines of {self.log_file}:\n{self.log_tail()}"
-                )
-            if self.is_healthy(state, timeout=1.0):
-                return
-            time.sleep(0.1)
-        self._terminate(proc.pid)
-        raise StoreStartError(
-            f"The {state.backend} server did not become healthy within "
-            f"{self.settings.store_start_timeout_seconds:.0f} s (PLATFORM_STORE_START_TIMEOUT_SECONDS). "
-            f"Last lines of {self.log_file}:\n{self.log_tail()}"
+        seconds = self.settings.store_start_timeout_seconds
+        detached.wait_started(
+            proc,
+            lambda: self.is_healthy(state, timeout=1.0),
+            seconds,
+            exited=lambda code: StoreStartError(
+                f"The {state.backend} server exited with code {code} while "
+                f"starting. Last lines of {self.log_file}:\n{self.log_tail()}"
+            ),
+            timed_out=lambda: StoreStartError(
+                f"The {state.backend} server did not become healthy within {seconds:.0f} s "
+                f"(PLATFORM_STORE_START_TIMEOUT_SECONDS). "
+                f"Last lines of {self.log_file}:\n{self.log_tail()}"
+            ),
         )
 
     def _wait_healthy(self, state: StoreState, deadline: float) -> bool:
