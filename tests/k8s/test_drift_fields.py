@@ -1,9 +1,9 @@
 """Drift on the fields the platform manages, from managedFields as a real server writes them.
 
 The fixtures in fixtures/managed_fields/ hold, per case, the manifest, the live object (GET)
-and the platform's forced dry-run apply. Three are recorded from kube-apiserver v1.37.2 on the
+and the platform's forced dry-run apply, recorded from kube-apiserver v1.37.2 on the
 loopback testenv by test_fixes_live.py (K8S_RECORD_FIXTURES=1), which also runs the same cases
-live; statefulset_server_defaults.json is still hand-written (its `_note` says so). The stand-in cannot produce them: it implements no
+live. The stand-in cannot produce them: it implements no
 ownership transfer and no defaulting. The last tests run the sensor and the repair through the
 stand-in with ownership seeded the way `kubectl scale` and `kubectl label` leave it.
 """
@@ -126,17 +126,21 @@ def test_another_applier_holding_a_field_is_a_conflict() -> None:
     )
 
 
-def test_statefulset_defaults_such_as_partition_0_are_not_drift() -> None:
+def test_statefulset_server_defaults_are_not_drift() -> None:
+    """Recorded: with `type: RollingUpdate` set, v1.37 defaults no partition (only an empty
+    updateStrategy gets `partition: 0`), but it does default the PVC retention policy."""
     case = _case("statefulset_server_defaults")
     live = case["live"]
-    assert live["spec"]["updateStrategy"]["rollingUpdate"] == {"partition": 0}
-    assert "rollingUpdate" not in case["manifest"]["spec"]["updateStrategy"]
+    assert live["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert "persistentVolumeClaimRetentionPolicy" not in case["manifest"]["spec"]
     assert live["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"] == "Retain"
     assert _compare("statefulset_server_defaults") is None
-    # With the defaulted partition kubectl's rule goes through the partitioned branch.
     status = rollout.rollout_status(live)
-    assert status.done and "partitioned roll out complete: 4 new pods" in status.message
-    mid_roll = {**live, "status": {**live["status"], "updatedReplicas": 2}}
+    assert status.done and "rolling update complete 4 pods" in status.message
+    mid_roll = {
+        **live,
+        "status": {**live["status"], "updatedReplicas": 2, "updateRevision": "iceberg-minio-new"},
+    }
     assert not rollout.rollout_status(mid_roll).done
 
 

@@ -349,3 +349,52 @@ def test_endpoints_check_reads_ready_pods_on_test_net_and_names_the_unscheduled_
     (unpublished,) = verdict.unpublished
     assert unpublished.startswith("stuck-") and "(Pending, no IP yet)" in unpublished
     assert verdict.describe().startswith("Service web: 2 of 3 endpoint(s) ready")
+
+
+def test_prod_statefulset_defaults_are_not_drift_on_the_real_server(
+    api: k8s_cluster.Cluster,
+    kubectl: Kubectl,
+    namespace: str,
+    documents: dict[str, list[Document]],
+) -> None:
+    """The prod overlay (its Certificate left out: cert-manager does not run here) applied and
+    its 4-replica StatefulSet rolled out with 8 PVCs bound through `local-path`: the server's
+    defaults (the PVC retention policy, the pod template's and the claim templates' fields) are
+    owned by no manager and are not drift."""
+    docs = [d for d in _in_namespace(documents["prod"], namespace) if d["kind"] != "Certificate"]
+    statefulset = _one(docs, "StatefulSet")
+    # prod's settings.env names STORAGE_CLASS=standard (a person's choice per cluster) and each
+    # drive claims 100Gi; this cluster has `local-path` and a pool of 16Gi PVs. As rendered, the
+    # 8 PVCs stay Pending (ProvisioningFailed, then "didn't find available persistent volumes").
+    for claim in statefulset["spec"]["volumeClaimTemplates"]:
+        assert claim["spec"]["storageClassName"] == "standard"
+        claim["spec"]["storageClassName"] = layout.STORAGE_CLASS
+        claim["spec"]["resources"]["requests"]["storage"] = seed.PV_SIZE
+    assert "rollingUpdate" not in statefulset["spec"]["updateStrategy"]
+    k8s_apply.apply_all(api, docs)
+    kubectl(
+        "-n",
+        namespace,
+        "rollout",
+        "status",
+        "statefulset/iceberg-minio",
+        "--timeout=120s",
+        timeout=150,
+    )
+    live = _live(api, statefulset)
+    # Found here: with `type: RollingUpdate` set and no `rollingUpdate`, v1.37 defaults no
+    # partition (it does only when updateStrategy is empty, see test_testenv.py).
+    assert live["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert live["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"] == "Retain"
+    assert live["status"]["updatedReplicas"] == live["status"]["readyReplicas"] == 4
+    assert drift.compare(api, docs) == []
+    _record(
+        "statefulset_server_defaults",
+        "right after the platform's apply of the prod overlay (Certificate left out) and the "
+        "StatefulSet's rollout: the server defaulted "
+        "persistentVolumeClaimRetentionPolicy, the pod template's and the "
+        "volumeClaimTemplates' fields; none of them is drift. "
+        "With `type: RollingUpdate` given, no rollingUpdate.partition is defaulted.",
+        api,
+        statefulset,
+    )
