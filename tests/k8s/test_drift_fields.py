@@ -1,8 +1,9 @@
 """Drift on the fields the platform manages, from managedFields as a real server writes them.
 
 The fixtures in fixtures/managed_fields/ hold, per case, the manifest, the live object (GET)
-and the platform's forced dry-run apply, in a v1.37 server's format (FieldsV1, defaults owned by
-no manager, normalised quantities). The stand-in cannot produce them: it implements no
+and the platform's forced dry-run apply, recorded from kube-apiserver v1.37.2 on the
+loopback testenv by test_fixes_live.py (K8S_RECORD_FIXTURES=1), which also runs the same cases
+live. The stand-in cannot produce them: it implements no
 ownership transfer and no defaulting. The last tests run the sensor and the repair through the
 stand-in with ownership seeded the way `kubectl scale` and `kubectl label` leave it.
 """
@@ -106,14 +107,11 @@ def test_kubectl_scale_is_changed_and_kubectl_label_is_foreign() -> None:
 
 def test_an_object_as_applied_has_no_drift_despite_defaults_and_normalised_quantities() -> None:
     case = _case("deployment_as_applied")
-    container = case["live"]["spec"]["template"]["spec"]["containers"][0]
-    assert container["resources"]["requests"]["cpu"] == "500m", "the server normalised 0.5"
-    assert (
-        case["manifest"]["spec"]["template"]["spec"]["containers"][0]["resources"]["requests"][
-            "cpu"
-        ]
-        == "0.5"
-    )
+    live = case["live"]["spec"]["template"]["spec"]["containers"][0]
+    sent = case["manifest"]["spec"]["template"]["spec"]["containers"][0]
+    assert sent["resources"]["limits"]["cpu"] == "1000m"
+    assert live["resources"]["limits"]["cpu"] == "1", "the server normalised 1000m"
+    assert "terminationMessagePath" in live and "terminationMessagePath" not in sent, "defaulted"
     assert _compare("deployment_as_applied") is None
 
 
@@ -123,22 +121,26 @@ def test_another_applier_holding_a_field_is_a_conflict() -> None:
     (conflict,) = found.fields
     assert conflict.kind == "conflict" and conflict.manager == "argocd-controller"
     assert conflict.path == "spec.ports[port=9000,protocol=TCP].targetPort"
-    assert "live 9443, manifests 9000 (conflict: argocd-controller (Apply) applies it too" in (
+    assert "live 9443, manifests 'api' (conflict: argocd-controller (Apply) applies it too" in (
         conflict.text
     )
 
 
-def test_statefulset_defaults_such_as_partition_0_are_not_drift() -> None:
+def test_statefulset_server_defaults_are_not_drift() -> None:
+    """Recorded: with `type: RollingUpdate` set, v1.37 defaults no partition (only an empty
+    updateStrategy gets `partition: 0`), but it does default the PVC retention policy."""
     case = _case("statefulset_server_defaults")
     live = case["live"]
-    assert live["spec"]["updateStrategy"]["rollingUpdate"] == {"partition": 0}
-    assert "rollingUpdate" not in case["manifest"]["spec"]["updateStrategy"]
+    assert live["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert "persistentVolumeClaimRetentionPolicy" not in case["manifest"]["spec"]
     assert live["spec"]["persistentVolumeClaimRetentionPolicy"]["whenScaled"] == "Retain"
     assert _compare("statefulset_server_defaults") is None
-    # With the defaulted partition kubectl's rule goes through the partitioned branch.
     status = rollout.rollout_status(live)
-    assert status.done and "partitioned roll out complete: 4 new pods" in status.message
-    mid_roll = {**live, "status": {**live["status"], "updatedReplicas": 2}}
+    assert status.done and "rolling update complete 4 pods" in status.message
+    mid_roll = {
+        **live,
+        "status": {**live["status"], "updatedReplicas": 2, "updateRevision": "iceberg-minio-new"},
+    }
     assert not rollout.rollout_status(mid_roll).done
 
 
