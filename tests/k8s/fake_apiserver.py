@@ -9,7 +9,8 @@ records a managedFields entry for the manager (FieldsV1 paths of what it sent, w
 keys the real schemas use for the lists the overlays contain), and stores nothing on
 `dryRun=All`. JSON merge patches (`null` removes a key) honour a `metadata.resourceVersion`
 precondition. Every request is recorded so tests assert the exact paths, query parameters and
-content types. Of the server's defaulting it applies only a StatefulSet's (`partition: 0` and
+content types. Of the server's defaulting it applies only a StatefulSet's (`partition: 0` when
+a `rollingUpdate` block exists or the strategy is untyped, as kube-apiserver v1.37 does, and
 its siblings). It does not implement real field ownership transfer, other defaulting or
 conflicts: it replaces the top-level fields an apply sends; tests of ownership seed recorded
 objects.
@@ -318,9 +319,12 @@ def _defaulted(obj: Obj) -> Obj:
     by no manager: the rollout rule and drift must both live with them."""
     if obj.get("kind") == "StatefulSet":
         spec = obj.setdefault("spec", {})
-        strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
-        if strategy.get("type") == "RollingUpdate":
-            strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
+        strategy = spec.setdefault("updateStrategy", {})
+        if not strategy.get("type"):  # as the real server: an untyped strategy gets the block
+            strategy["type"] = "RollingUpdate"
+            strategy.setdefault("rollingUpdate", {})
+        if strategy["type"] == "RollingUpdate" and "rollingUpdate" in strategy:
+            strategy["rollingUpdate"].setdefault("partition", 0)
         spec.setdefault("podManagementPolicy", "OrderedReady")
         spec.setdefault("revisionHistoryLimit", 10)
         spec.setdefault("minReadySeconds", 0)

@@ -267,8 +267,9 @@ STATEFULSET = "/apis/apps/v1/namespaces/analytics/statefulsets/iceberg-minio"
 def test_prod_statefulset_with_server_defaults_rolls_out_and_shows_no_drift(
     k8s_env: dict[str, str], fake: FakeApiServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The stand-in defaults `updateStrategy.rollingUpdate.partition: 0` as the real server
-    does: the rollout waits through kubectl's partitioned rule, and no default is drift."""
+    """The stand-in defaults a StatefulSet as the real server does (recorded on v1.37: with
+    `type: RollingUpdate` and no `rollingUpdate` block, no partition is added; the other
+    defaults are): the rollout is waited for, and no default is drift."""
     monkeypatch.setenv("PLATFORM_K8S_OVERLAY", "prod")
     rolling = {"observedGeneration": 1, "replicas": 4, "readyReplicas": 4}
     fake.status_script[STATEFULSET] = [
@@ -279,10 +280,8 @@ def test_prod_statefulset_with_server_defaults_rolls_out_and_shows_no_drift(
     assert isinstance(target, KubernetesTarget)
     info = target.ensure_store()
     live = fake.objects[STATEFULSET]
-    assert live["spec"]["updateStrategy"] == {
-        "type": "RollingUpdate",
-        "rollingUpdate": {"partition": 0},
-    }
+    assert live["spec"]["updateStrategy"] == {"type": "RollingUpdate"}
+    assert live["spec"]["minReadySeconds"] == 0  # a default the server adds
     assert info.details["ready_replicas"] == {"StatefulSet/iceberg-minio": 4}
     assert target.drift() == []
 
