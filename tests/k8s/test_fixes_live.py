@@ -16,8 +16,7 @@ import datetime
 import ipaddress
 import json
 import os
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -30,36 +29,12 @@ from platform_defs.k8s import drift, endpoints
 from platform_defs.k8s.render import Document
 from tests import process_guard
 from tests.k8s.conftest import FIXTURES
+from tests.k8s.live_fixtures import Kubectl
 from tools.k8s_testenv import env, layout, seed
 
 pytestmark = pytest.mark.cluster
-Kubectl = Callable[..., str]
 MANAGED = FIXTURES / "managed_fields"
 RECORD = os.environ.get("K8S_RECORD_FIXTURES") == "1"
-
-
-@pytest.fixture(scope="module")
-def api(live_env: env.Running) -> k8s_cluster.Cluster:
-    return k8s_cluster.connect(
-        k8s_cluster.ClusterTarget(kubeconfig=live_env.kubeconfig, timeout=10.0)
-    )
-
-
-@pytest.fixture(scope="module")
-def kubectl(live_env: env.Running) -> Kubectl:
-    def run(*args: str, timeout: float = 120) -> str:
-        return seed.kubectl(live_env.state, live_env.kubeconfig, list(args), timeout=timeout)
-
-    return run
-
-
-@pytest.fixture
-def namespace(kubectl: Kubectl) -> Iterator[str]:
-    name = f"fx-{uuid.uuid4().hex[:8]}"
-    kubectl("create", "namespace", name)
-    kubectl("-n", name, "wait", "--for=create", "serviceaccount/default", "--timeout=60s")
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
 
 
 def _in_namespace(docs: list[Document], namespace: str) -> list[Document]:

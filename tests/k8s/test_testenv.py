@@ -11,8 +11,7 @@ import ipaddress
 import json
 import threading
 import urllib.request
-import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -22,34 +21,10 @@ from platform_defs.k8s import apply as k8s_apply
 from platform_defs.k8s import cluster as k8s_cluster
 from platform_defs.k8s import portforward
 from tests import process_guard
-from tools.k8s_testenv import env, layout, procs, seed
+from tests.k8s.live_fixtures import Kubectl
+from tools.k8s_testenv import env, layout, procs
 
 pytestmark = pytest.mark.cluster
-Kubectl = Callable[..., str]
-
-
-@pytest.fixture(scope="module")
-def api(live_env: env.Running) -> k8s_cluster.Cluster:
-    return k8s_cluster.connect(
-        k8s_cluster.ClusterTarget(kubeconfig=live_env.kubeconfig, timeout=10.0)
-    )
-
-
-@pytest.fixture(scope="module")
-def kubectl(live_env: env.Running) -> Kubectl:
-    def run(*args: str, timeout: float = 120) -> str:
-        return seed.kubectl(live_env.state, live_env.kubeconfig, list(args), timeout=timeout)
-
-    return run
-
-
-@pytest.fixture
-def namespace(kubectl: Kubectl) -> Iterator[str]:
-    name = f"t-{uuid.uuid4().hex[:8]}"
-    kubectl("create", "namespace", name)
-    kubectl("-n", name, "wait", "--for=create", "serviceaccount/default", "--timeout=60s")
-    yield name
-    kubectl("delete", "namespace", name, "--wait=false")
 
 
 def _apply(kubectl: Kubectl, namespace: str, doc: dict[str, Any], tmp_path: Path) -> None:
