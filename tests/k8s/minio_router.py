@@ -25,6 +25,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from minio.crypto import decrypt
+from urllib3.response import HTTPResponse
 
 from platform_defs import identities
 from platform_defs.credentials import Credentials
@@ -34,11 +35,11 @@ from platform_defs.resources.local_store import LocalStore
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "content-length"}
 
 
-class _Payload(io.BytesIO):
-    """What `minio.crypto.decrypt` reads an encrypted admin body from (it wants a response)."""
-
-    def release_conn(self) -> None:
-        pass
+def _decrypt(body: bytes, secret_key: str) -> dict[str, object]:
+    """An admin request body the SDK encrypted with root's secret (`minio.crypto.decrypt` reads
+    from a response, so the body is wrapped in one)."""
+    payload = HTTPResponse(body=io.BytesIO(body), preload_content=False)
+    return dict(json.loads(decrypt(payload, secret_key)))
 
 
 @dataclass
@@ -74,7 +75,7 @@ class AdminStandIn:
             if command == "add-canned-policy":
                 self.policies[query["name"]] = json.loads(body)
             elif command == "add-user":
-                secret = json.loads(decrypt(_Payload(body), self.root.secret_key))["secretKey"]
+                secret = str(_decrypt(body, self.root.secret_key)["secretKey"])
                 self.users[query["accessKey"]] = secret
                 self._grant(query["accessKey"])  # MinIO keeps a user's policy on a new secret
             elif command == "user-info":
@@ -83,10 +84,11 @@ class AdminStandIn:
                 names = ",".join(self.attached.get(query["accessKey"], []))
                 return 200, json.dumps({"status": "enabled", "policyName": names}).encode()
             elif command == "idp/builtin/policy/attach":
-                doc = json.loads(decrypt(_Payload(body), self.root.secret_key))
-                known = self.attached.setdefault(doc["user"], [])
-                known.extend(p for p in doc["policies"] if p not in known)
-                self._grant(doc["user"])
+                doc = _decrypt(body, self.root.secret_key)
+                user, policies = str(doc["user"]), [str(p) for p in doc["policies"]]  # type: ignore[attr-defined]
+                known = self.attached.setdefault(user, [])
+                known.extend(p for p in policies if p not in known)
+                self._grant(user)
                 return 204, b""  # the SDK then reads no (encrypted) answer
             elif command == "remove-user":
                 self.users.pop(query["accessKey"], None)

@@ -21,6 +21,7 @@ identity Secrets included, is the same after it).
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -35,29 +36,70 @@ from platform_defs.settings import load_settings
 from tests.k8s.minio_router import AdminStandIn, Router
 from tests.manifests.conftest import copy_manifests
 from tests.s3_servers import local_store_server
-from tools.k8s_testenv import env
+from tools.k8s_testenv import env, seed
 
 pytestmark = pytest.mark.cluster
 # The Spark Pipes pod: created but never run under kwok (see the module docstring).
 NOT_RUN = {dg.AssetKey("lake_inventory")}
 NAMESPACE = "analytics"
+STORAGE_CLASS = "local-path"  # the session's default StorageClass (tools/k8s_testenv/seed.py)
+PROD_DRIVES, PROD_DRIVE_SIZE = 8, "100Gi"  # prod: 4 pods x 2 drives of 100Gi
+WORKLOAD = {"dev": "Deployment/iceberg-minio", "prod": "StatefulSet/iceberg-minio"}
+REPLICAS = {"dev": 1, "prod": 4}
 
 
-@pytest.fixture
+def _kubectl(live_env: env.Running, *args: str) -> str:
+    return seed.kubectl(live_env.state, live_env.kubeconfig, list(args), timeout=180)
+
+
+def _fresh_namespace(live_env: env.Running) -> None:
+    """No `analytics` left by an earlier test (the dev overlay test of test_testenv.py applies
+    there too): each bootstrap starts on an empty namespace, as on a new cluster."""
+    _kubectl(live_env, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true")
+
+
+def _prod_storage(live_env: env.Running, manifests: Path, tmp_path: Path) -> list[str]:
+    """What the operator of a prod cluster provides: settings.env names this cluster's
+    StorageClass, and there are volumes as large as prod's drives (8 x 100Gi; the session's
+    pool has 16Gi ones). Nothing is written to them: kwok runs no container."""
+    env_file = manifests / "overlays" / "prod" / "settings.env"
+    text = env_file.read_text()
+    assert "STORAGE_CLASS=standard" in text
+    env_file.write_text(text.replace("STORAGE_CLASS=standard", f"STORAGE_CLASS={STORAGE_CLASS}"))
+    names = [f"prod-drive-{uuid.uuid4().hex[:6]}-{i}" for i in range(PROD_DRIVES)]
+    volumes = []
+    for name in names:
+        pv = seed.volume(0, tmp_path / "pv")
+        pv["metadata"] = {"name": name}
+        pv["spec"]["capacity"]["storage"] = PROD_DRIVE_SIZE
+        pv["spec"]["hostPath"]["path"] = str(tmp_path / "pv" / name)
+        volumes.append(pv)
+    listing = tmp_path / "prod-volumes.json"
+    listing.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": volumes}))
+    _kubectl(live_env, "apply", "--server-side", "--field-manager=test", "-f", str(listing))
+    return names
+
+
+@pytest.fixture(params=["dev", "prod"])
 def store_behind_forward(
-    live_env: env.Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[tuple[Path, Router]]:
-    """Prepared manifests, SeaweedFS with MinIO's generated root keys, and the router on kwok's
-    forward port; the PLATFORM_* of the kubernetes target pointing at the live cluster."""
+    request: pytest.FixtureRequest,
+    live_env: env.Running,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> Iterator[tuple[str, Path, Router]]:
+    """Prepared manifests of the overlay, SeaweedFS with MinIO's generated root keys, and the
+    router on kwok's forward port; the PLATFORM_* of the kubernetes target pointing at the live
+    cluster. Stops the router and SeaweedFS and deletes the namespace (and prod's volumes)."""
+    overlay = str(request.param)
     manifests = copy_manifests(tmp_path / "scratch")
-    prepared = prepare.prepare("dev", manifests_dir=manifests, env={})
+    prepared = prepare.prepare(overlay, manifests_dir=manifests, env={})
     raw = json.loads((prepared.generated_dir / "root-credentials.json").read_text())
     root = Credentials(raw["access_key"], raw["secret_key"])
     settings_env = {
         "PLATFORM_TARGET": "kubernetes",
         "PLATFORM_KUBECONFIG": str(live_env.kubeconfig),
         "PLATFORM_MANIFESTS_DIR": str(manifests),
-        "PLATFORM_K8S_OVERLAY": "dev",
+        "PLATFORM_K8S_OVERLAY": overlay,
         "PLATFORM_K8S_STORE_ACCESS": "port-forward",
         "PLATFORM_K8S_ROLLOUT_TIMEOUT_SECONDS": "120",
     }
@@ -66,15 +108,23 @@ def store_behind_forward(
     monkeypatch.setenv("KUBECACHEDIR", str(live_env.state / "kubecache"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     bucket = load_settings().bucket
-    with local_store_server(tmp_path / "weed", "seaweedfs", root) as server:
-        assert server.store is not None
-        s3_port = int(server.endpoint.url.rsplit(":", 1)[1])
-        router = Router(live_env.forward_port, s3_port, AdminStandIn(server.store, bucket, root))
-        try:
-            yield manifests, router
-        finally:
-            portforward.stop_all()
-            router.close()
+    _fresh_namespace(live_env)
+    volumes = _prod_storage(live_env, manifests, tmp_path) if overlay == "prod" else []
+    try:
+        with local_store_server(tmp_path / "weed", "seaweedfs", root) as server:
+            assert server.store is not None
+            s3_port = int(server.endpoint.url.rsplit(":", 1)[1])
+            admin = AdminStandIn(server.store, bucket, root)
+            router = Router(live_env.forward_port, s3_port, admin)
+            try:
+                yield overlay, manifests, router
+            finally:
+                portforward.stop_all()
+                router.close()
+    finally:
+        _fresh_namespace(live_env)
+        if volumes:
+            _kubectl(live_env, "delete", "pv", *volumes, "--ignore-not-found", "--wait=false")
 
 
 def _job() -> dg.JobDefinition:
@@ -127,10 +177,10 @@ def _versions(api: k8s_cluster.Cluster, docs: list[render.Document]) -> dict[str
     return out
 
 
-def test_bootstrap_dev_end_to_end_and_a_second_run_changes_nothing(
-    live_env: env.Running, store_behind_forward: tuple[Path, Router]
+def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
+    live_env: env.Running, store_behind_forward: tuple[str, Path, Router]
 ) -> None:
-    manifests, router = store_behind_forward
+    overlay, manifests, router = store_behind_forward
     assets = {a.to_user_string() for a in _job().asset_layer.selected_asset_keys}
     assert assets == {
         "platform_preflight",
@@ -154,7 +204,7 @@ def test_bootstrap_dev_end_to_end_and_a_second_run_changes_nothing(
     ):
         assert checks.get(name) is True, (name, checks)
     store = _meta(first, "object_store")
-    assert store["ready_replicas"] == {"Deployment/iceberg-minio": 1}
+    assert store["ready_replicas"] == {WORKLOAD[overlay]: REPLICAS[overlay]}
     assert store["external_endpoint"].startswith("http://127.0.0.1:")
     assert _meta(first, "datalake_bucket")["created"] is True
     assert _meta(first, "service_identities")["managed_by"] == "minio-admin-api"
@@ -162,7 +212,7 @@ def test_bootstrap_dev_end_to_end_and_a_second_run_changes_nothing(
     assert router.relayed > 0, "no S3 request reached SeaweedFS through the port-forward"
 
     api = k8s_cluster.connect(k8s_cluster.ClusterTarget(kubeconfig=live_env.kubeconfig))
-    docs = render.load_documents(render.render(manifests / "overlays" / "dev"))
+    docs = render.load_documents(render.render(manifests / "overlays" / overlay))
     before = _versions(api, docs)
     assert any(name.startswith("Secret/") and "spark" in name for name in before), before
 
