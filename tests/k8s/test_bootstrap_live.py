@@ -15,7 +15,12 @@ the test would have to rewrite: the test would then exercise its own rewriting r
 platform. The pod's creation and observation are covered in test_portforward_and_pipes.py.
 
 Twice: the second run must change no object (every applied object's resourceVersion, the
-identity Secrets included, is the same after it).
+identity Secrets included, is the same after it), and then there is no drift.
+
+The prod overlay runs as its operator would run it on this cluster: settings.env names the
+cluster's StorageClass (`local-path`) and the cluster has volumes of prod's drive size. Its
+Certificate is applied (the CRD is served) but never issued: no cert-manager controller runs,
+and nothing in the bootstrap waits for it (the TLS Secret is the Ingresses', not MinIO's).
 """
 
 from __future__ import annotations
@@ -32,7 +37,9 @@ import pytest
 from platform_defs.credentials import Credentials
 from platform_defs.k8s import cluster as k8s_cluster
 from platform_defs.k8s import portforward, prepare, render
+from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import load_settings
+from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.minio_router import AdminStandIn, Router
 from tests.manifests.conftest import copy_manifests
 from tests.s3_servers import local_store_server
@@ -223,3 +230,6 @@ def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
     assert _meta(second, "datalake_bucket")["created"] is False
     assert _meta(second, "service_identities")["created"] == "(none)"
     assert _versions(api, docs) == before
+    target = PlatformResource().target()
+    assert isinstance(target, KubernetesTarget)
+    assert target.drift() == [], "the live objects differ from the rendered overlay"
