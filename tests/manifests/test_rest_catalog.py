@@ -20,6 +20,7 @@ from tools import catalog_policies
 from tools import manifest_policies as policies
 
 from .conftest import CATALOG_OVERLAYS, REPO, Rendered
+from .test_policies import CONTAINER_CASES
 from .test_render import K8S_VERSIONS, _assert_valid
 
 CATALOG_IMAGE = "docker.io/apache/iceberg-rest-fixture:1.10.0"
@@ -375,50 +376,9 @@ def test_port_policy_uses_each_policys_own_ports(
     assert any(message in v for v in violations), violations
 
 
-WORKLOAD_CASES: list[tuple[policies.Policy, str, Callable[[Document], Any]]] = [
-    (
-        policies.read_only_root_filesystem,
-        "readOnlyRootFilesystem",
-        lambda d: _c(d)["securityContext"].update(readOnlyRootFilesystem=False),
-    ),
-    (
-        policies.drop_all_capabilities,
-        "drop does not contain ALL",
-        lambda d: _c(d)["securityContext"]["capabilities"].update(drop=[]),
-    ),
-    (
-        policies.run_as_non_root,
-        "runAsNonRoot",
-        lambda d: (
-            _c(d)["securityContext"].pop("runAsNonRoot"),
-            _pod(d)["securityContext"].pop("runAsNonRoot"),
-        ),
-    ),
-    (
-        policies.no_privilege_escalation,
-        "seccompProfile",
-        lambda d: (
-            _c(d)["securityContext"].pop("seccompProfile"),
-            _pod(d)["securityContext"].pop("seccompProfile"),
-        ),
-    ),
-    (policies.probes, "no readinessProbe", lambda d: _c(d).pop("readinessProbe")),
-    (policies.resource_limits, "resources.limits", lambda d: _c(d)["resources"].pop("limits")),
-    (
-        policies.pinned_images,
-        "not pinned",
-        lambda d: _c(d).update(image=_c(d)["image"].rsplit(":", 1)[0] + ":latest"),
-    ),
-    (
-        policies.required_labels,
-        "label tier missing",
-        lambda d: d["metadata"]["labels"].pop("tier"),
-    ),
-]
-
-
 @pytest.mark.parametrize("kind", ["deployment", "statefulset"])
-@pytest.mark.parametrize(("policy", "message", "breakage"), WORKLOAD_CASES)
+# The same breakages the MinIO Deployment is tested with, on the catalog's two workloads.
+@pytest.mark.parametrize(("policy", "message", "breakage"), CONTAINER_CASES)
 def test_policies_catch_a_broken_catalog_workload(
     catalog_docs: dict[str, Document],
     kind: str,
