@@ -44,7 +44,9 @@ POSTGRES_PASSWORD_FILE = "rest-catalog-postgres-password"
 
 @dataclass
 class PrepareResult:
-    """What a run did; file names are relative to `generated_dir`."""
+    """What a run did; file names are relative to `generated_dir`, except for a
+    `<env>-rest-catalog` overlay, which writes into two: there every name is
+    `<overlay>/generated/<file>`, relative to `overlays/`."""
 
     overlay: str
     generated_dir: Path
@@ -182,10 +184,14 @@ def prepare(
         base = prepare(
             REST_CATALOG_OVERLAYS[overlay], manifests_dir=manifests_dir, rotate=rotate, env=env
         )
+        where = f"{base.overlay}/generated/"
         result = PrepareResult(
-            overlay=overlay, generated_dir=gen, written=base.written, kept=base.kept
+            overlay=overlay,
+            generated_dir=gen,
+            written=[where + n for n in base.written],
+            kept=[where + n for n in base.kept],
+            ca_cert=base.ca_cert,
         )
-        result.ca_cert = base.ca_cert
         _private_dir(gen)
         _postgres_password(result)
         return result
@@ -250,7 +256,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         description="Generate the secrets and certificates the Kubernetes overlays read.",
     )
     parser.add_argument("--overlay", required=True, choices=sorted(ALL_OVERLAYS))
-    parser.add_argument("--rotate", action="store_true", help="replace existing secrets")
+    parser.add_argument(
+        "--rotate",
+        action="store_true",
+        help="replace existing secrets (not the REST catalog's Postgres password)",
+    )
     parser.add_argument(
         "--manifests-dir",
         type=Path,

@@ -205,6 +205,8 @@ def test_the_postgres_password_is_generated_never_committed(
 def test_prepare_keeps_the_postgres_password_across_rotation(scratch_manifests: Path) -> None:
     first = prepare.prepare("dev-rest-catalog", manifests_dir=scratch_manifests, env={})
     password = first.generated_dir / prepare.POSTGRES_PASSWORD_FILE
+    assert f"dev-rest-catalog/generated/{prepare.POSTGRES_PASSWORD_FILE}" in first.written
+    assert "dev/generated/root-password" in first.written, "the base overlay is prepared too"
     root = scratch_manifests / "overlays/dev/generated/root-password"
     before, root_before = password.read_bytes(), root.read_bytes()
     assert len(before) >= 32 and root_before
