@@ -8,7 +8,7 @@ round. Its access control is proven by the check below on every run, not assumed
 """
 
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dagster as dg
 import requests
@@ -21,6 +21,9 @@ from platform_defs.resources.platform import PlatformResource
 from platform_defs.rest_catalog import config as rest_config
 from platform_defs.rest_catalog.server import RestCatalogServer
 
+if TYPE_CHECKING:  # the kubernetes client is imported only on that target
+    from platform_defs.targets.kubernetes import KubernetesTarget
+
 PROBE_NAMESPACE = "_platform_write_probe"
 _TIMEOUT = 10.0
 
@@ -31,17 +34,24 @@ _TIMEOUT = 10.0
     owners=OWNERS,
     tags={"domain": "warehouse"},
     kinds={"iceberg", "java"},
-    description="The Iceberg REST catalog server (local target): one URL for Spark, pyiceberg, "
-    "DuckDB, polars and Trino, over the same catalog database; per-identity bearer tokens, "
-    "analyst read-only.",
+    description="The Iceberg REST catalog server: one URL for Spark, pyiceberg, DuckDB, polars "
+    "and Trino, over the same catalog database. Local target: started here, per-identity bearer "
+    "tokens, analyst read-only. Kubernetes: reported if the rest-catalog component is applied "
+    "(in-cluster Service URL; access limited by NetworkPolicy only).",
 )
 def rest_catalog(
     context: dg.AssetExecutionContext, platform: PlatformResource
 ) -> dg.MaterializeResult[None]:
     settings = platform.settings()
+    if settings.target == "kubernetes":
+        from platform_defs.targets.kubernetes import KubernetesTarget
+
+        target = platform.target()
+        assert isinstance(target, KubernetesTarget)
+        return _on_kubernetes(context, target)
     if settings.target != "local" or settings.catalog_type != "jdbc":
         reason = (
-            "runs on the local target only (no Deployment yet)"
+            f"is not served on the {settings.target} target"
             if settings.target != "local"
             else "needs PLATFORM_CATALOG_TYPE=jdbc (a hadoop catalog has no database to serve)"
         )
@@ -67,6 +77,33 @@ def rest_catalog(
     )
 
 
+def _on_kubernetes(
+    context: dg.AssetExecutionContext, target: "KubernetesTarget"
+) -> dg.MaterializeResult[None]:
+    """Report the in-cluster catalog if its component is applied; never apply it from here."""
+    replicas = target.rest_catalog()
+    overlay = f"{target.settings.k8s_overlay}-rest-catalog"
+    if replicas is None:
+        reason = (
+            f"the rest-catalog component is not applied; after the bootstrap run "
+            f"`make install-data-components OVERLAY={overlay}`"
+        )
+        context.log.warning(f"REST catalog not started: {reason}")
+        return dg.MaterializeResult(metadata={"started": False, "reason": reason})
+    url = target.rest_catalog_url
+    context.log.info(f"REST catalog in the cluster at {url}: {replicas.ready} ready")
+    return dg.MaterializeResult(
+        metadata={
+            "url": dg.MetadataValue.url(url),
+            "started": True,
+            "ready_replicas": replicas.ready,
+            "desired_replicas": replicas.desired,
+            "overlay": overlay,
+            "access_control": "NetworkPolicy only: no per-identity tokens on Kubernetes",
+        }
+    )
+
+
 def _call(method: str, url: str, token: str, body: Any = None) -> requests.Response:
     return requests.request(
         method, url, headers={"Authorization": f"Bearer {token}"}, json=body, timeout=_TIMEOUT
@@ -81,6 +118,14 @@ def _call(method: str, url: str, token: str, body: Any = None) -> requests.Respo
 )
 def rest_catalog_access_control(platform: PlatformResource) -> dg.AssetCheckResult:
     settings = platform.settings()
+    if settings.target == "kubernetes":
+        return dg.AssetCheckResult(
+            passed=True,
+            description="Not enforced per identity on Kubernetes: the in-cluster catalog "
+            "(apache/iceberg-rest-fixture) has no tokens; its NetworkPolicy admits only "
+            "Dagster/Spark pods and the ingress controller (manifests/README.md).",
+            metadata={"enforced": False},
+        )
     if settings.target != "local" or settings.catalog_type != "jdbc":
         return dg.AssetCheckResult(passed=True, description="REST catalog not served here")
     base = f"{settings.rest_catalog_url}/v1"

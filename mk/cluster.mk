@@ -19,7 +19,7 @@ KUBERNETES_VALIDATE ?= $(dir $(PY))kubernetes-validate
 DOCKER ?= docker
 KIND ?= kind
 OVERLAY ?= dev
-OVERLAYS ?= dev prod
+OVERLAYS ?= dev prod dev-rest-catalog prod-rest-catalog
 RENDERED_DIR ?= .rendered
 KUBE_VERSIONS ?= 1.31.0 1.37.0
 KIND_CLUSTER ?= lakehouse
@@ -107,11 +107,14 @@ prepare-manifests:
 
 install-data-components: check-cluster prepare-manifests
 	$(KUBECTL) apply -k manifests/overlays/$(OVERLAY)
-	@if [ '$(OVERLAY)' = dev ]; then \
-	  $(KUBECTL) -n analytics rollout status deployment/iceberg-minio --timeout=600s; \
-	else \
-	  $(KUBECTL) -n analytics rollout status statefulset/iceberg-minio --timeout=900s; \
-	fi
+	@case '$(OVERLAY)' in \
+	  dev|dev-*) $(KUBECTL) -n analytics rollout status deployment/iceberg-minio --timeout=600s;; \
+	  *) $(KUBECTL) -n analytics rollout status statefulset/iceberg-minio --timeout=900s;; \
+	esac
+	@case '$(OVERLAY)' in *-rest-catalog) \
+	  $(KUBECTL) -n analytics rollout status statefulset/iceberg-rest-catalog-postgres --timeout=600s && \
+	  $(KUBECTL) -n analytics rollout status deployment/iceberg-rest-catalog --timeout=600s;; \
+	esac
 
 # Rendered YAML contains the (base64) secrets: private files in a gitignored directory.
 render-manifests:

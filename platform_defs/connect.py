@@ -43,7 +43,9 @@ def _settings(settings: PlatformSettings | None) -> PlatformSettings:
     if s.target != "local":
         raise RestCatalogError(
             "platform_defs.connect reaches the REST catalog of the local target only "
-            f"(PLATFORM_TARGET={s.target}); on a cluster the REST catalog is not deployed yet."
+            f"(PLATFORM_TARGET={s.target}). On a cluster, attach in-cluster engines to "
+            "http://iceberg-rest-catalog.<namespace>.svc.cluster.local:8181 (the optional "
+            "rest-catalog component, manifests/README.md); it has no tokens."
         )
     return s
 

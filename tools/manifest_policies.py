@@ -14,10 +14,14 @@ from pathlib import Path
 from typing import Any
 
 from platform_defs.k8s.render import Document, object_id
+from tools.catalog_policies import (
+    POLICY_PORTS,
+    WORKLOAD_KINDS,
+    rest_catalog_network_policies,
+)
 
 Policy = Callable[[Sequence[Document]], list[str]]
 
-WORKLOAD_KINDS = frozenset({"Deployment", "StatefulSet", "DaemonSet", "ReplicaSet", "Job"})
 REQUIRED_LABELS: Mapping[str, str | None] = {
     "app.kubernetes.io/name": None,
     "app.kubernetes.io/instance": None,
@@ -167,14 +171,17 @@ def network_policy_ports(
         out.append("no NetworkPolicy: pods accept traffic from anywhere")
     for doc in policies:
         oid, spec = object_id(doc), doc.get("spec") or {}
+        own_in, own_out = POLICY_PORTS.get(
+            (doc.get("metadata") or {}).get("name", ""), (ingress_ports, egress_ports)
+        )
         types = set(spec.get("policyTypes") or [])
         if types != {"Ingress", "Egress"}:
             out.append(
                 f"{oid}: policyTypes {sorted(types)}; both Ingress and Egress deny by default"
             )
         for direction, peer_key, allowed in (
-            ("ingress", "from", ingress_ports),
-            ("egress", "to", egress_ports),
+            ("ingress", "from", own_in),
+            ("egress", "to", own_out),
         ):
             for i, rule in enumerate(spec.get(direction) or []):
                 where = f"{oid} {direction}[{i}]"
@@ -283,6 +290,9 @@ def distributed_minio_topology(docs: Sequence[Document]) -> list[str]:
     for doc in docs:
         if doc.get("kind") != "StatefulSet":
             continue
+        pod_labels = doc["spec"]["template"]["metadata"].get("labels") or {}
+        if pod_labels.get("app.kubernetes.io/name") != "minio":
+            continue  # e.g. the REST catalog's Postgres
         oid, spec, meta = object_id(doc), doc["spec"], doc["metadata"]
         c = spec["template"]["spec"]["containers"][0]
         args = [a for a in c.get("args") or [] if a.startswith("http")]
@@ -322,6 +332,7 @@ RENDERED_POLICIES: tuple[Policy, ...] = (
     pinned_images,
     required_labels,
     distributed_minio_topology,
+    rest_catalog_network_policies,
 )
 
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import secrets
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,14 +31,22 @@ HOSTS = (API_HOST, CONSOLE_HOST)
 DNS_SUFFIX = "ml-platform.local"
 # Which overlays get a self-signed certificate from here; prod's comes from cert-manager.
 OVERLAYS: Mapping[str, bool] = {"dev": True, "prod": False}
+# Overlays that add the optional REST catalog to a base overlay: `<base>-rest-catalog` renders
+# `<base>` (whose generated/ is prepared first) plus the catalog's own Postgres password.
+REST_CATALOG_OVERLAYS: Mapping[str, str] = {f"{o}-rest-catalog": o for o in OVERLAYS}
+ALL_OVERLAYS = (*OVERLAYS, *REST_CATALOG_OVERLAYS)
 ROOT_ENV = ("PLATFORM_MINIO_ROOT_USER", "PLATFORM_MINIO_ROOT_PASSWORD")
 CONSOLE_ENV = ("PLATFORM_CONSOLE_USER", "PLATFORM_CONSOLE_PASSWORD")
 MANIFESTS_ENV = "PLATFORM_MANIFESTS_DIR"
+# Read by the optional rest-catalog component's Secret (see its kustomization.yaml).
+POSTGRES_PASSWORD_FILE = "rest-catalog-postgres-password"
 
 
 @dataclass
 class PrepareResult:
-    """What a run did; file names are relative to `generated_dir`."""
+    """What a run did; file names are relative to `generated_dir`, except for a
+    `<env>-rest-catalog` overlay, which writes into two: there every name is
+    `<overlay>/generated/<file>`, relative to `overlays/`."""
 
     overlay: str
     generated_dir: Path
@@ -148,8 +157,10 @@ def _tls(result: PrepareResult, rotate: bool) -> None:
 
 
 def overlay_dir(manifests_dir: Path, overlay: str) -> Path:
-    if overlay not in OVERLAYS:
-        raise ManifestError(f"Unknown overlay {overlay!r}; choose one of {', '.join(OVERLAYS)}.")
+    if overlay not in ALL_OVERLAYS:
+        raise ManifestError(
+            f"Unknown overlay {overlay!r}; choose one of {', '.join(ALL_OVERLAYS)}."
+        )
     path = manifests_dir / "overlays" / overlay
     if not (path / "kustomization.yaml").is_file():
         raise ManifestError(
@@ -169,8 +180,22 @@ def prepare(
     """Create or refresh `overlays/<overlay>/generated/` and return what changed."""
     environ = os.environ if env is None else env
     gen = overlay_dir(manifests_dir, overlay) / "generated"
-    gen.mkdir(mode=0o700, exist_ok=True)
-    os.chmod(gen, 0o700)
+    if overlay in REST_CATALOG_OVERLAYS:
+        base = prepare(
+            REST_CATALOG_OVERLAYS[overlay], manifests_dir=manifests_dir, rotate=rotate, env=env
+        )
+        where = f"{base.overlay}/generated/"
+        result = PrepareResult(
+            overlay=overlay,
+            generated_dir=gen,
+            written=[where + n for n in base.written],
+            kept=[where + n for n in base.kept],
+            ca_cert=base.ca_cert,
+        )
+        _private_dir(gen)
+        _postgres_password(result)
+        return result
+    _private_dir(gen)
     result = PrepareResult(overlay=overlay, generated_dir=gen)
     root = _pair(result, "root-credentials.json", environ, ROOT_ENV, "minio-root", rotate)
     _sync(result, "root-user", root.access_key.encode("utf-8"))
@@ -185,6 +210,28 @@ def prepare(
     if OVERLAYS[overlay]:
         _tls(result, rotate)
     return result
+
+
+def _private_dir(gen: Path) -> None:
+    gen.mkdir(mode=0o700, exist_ok=True)
+    os.chmod(gen, 0o700)
+
+
+def _postgres_password(result: PrepareResult) -> None:
+    """The REST catalog's Postgres password: generated once, kept even by `--rotate`.
+
+    Postgres reads POSTGRES_PASSWORD_FILE only when it initialises an empty volume, so a new
+    value in the Secret would lock the catalog out of its own database; changing it is an
+    `ALTER USER` first, then this file (manifests/README.md).
+    """
+    path = result.generated_dir / POSTGRES_PASSWORD_FILE
+    name = f"{result.generated_dir.parent.name}/generated/{path.name}"
+    if path.exists() and path.read_bytes().strip():
+        os.chmod(path, 0o600)  # a copied file keeps its value, never its mode
+        result.kept.append(name)
+        return
+    write_private(path, secrets.token_urlsafe(32).encode("ascii"))
+    result.written.append(name)
 
 
 def _summary(result: PrepareResult) -> str:
@@ -208,8 +255,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         prog="python -m platform_defs.k8s.prepare",
         description="Generate the secrets and certificates the Kubernetes overlays read.",
     )
-    parser.add_argument("--overlay", required=True, choices=sorted(OVERLAYS))
-    parser.add_argument("--rotate", action="store_true", help="replace existing secrets")
+    parser.add_argument("--overlay", required=True, choices=sorted(ALL_OVERLAYS))
+    parser.add_argument(
+        "--rotate",
+        action="store_true",
+        help="replace existing secrets (not the REST catalog's Postgres password)",
+    )
     parser.add_argument(
         "--manifests-dir",
         type=Path,

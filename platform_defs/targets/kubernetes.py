@@ -36,6 +36,9 @@ from platform_defs.targets.base import NamespaceInfo, StoreInfo
 
 SERVICE = "iceberg-minio"
 API_PORT = 9000
+# The optional REST catalog component (manifests/components/rest-catalog).
+REST_CATALOG = "iceberg-rest-catalog"
+REST_CATALOG_PORT = 8181
 
 
 class KubernetesTarget:
@@ -200,6 +203,29 @@ class KubernetesTarget:
             self.service_url, placeholder, self.settings.s3_region, None, None, "minio"
         )
         return endpoint, secret
+
+    def rest_catalog(self) -> live.Replicas | None:
+        """The REST catalog Deployment's replicas if the component is applied, else None.
+
+        Only looked at, never applied here: it needs the service identities the bootstrap
+        creates, so it is applied afterwards (`make install-data-components
+        OVERLAY=<env>-rest-catalog`, manifests/README.md).
+        """
+        cluster, ns = self.cluster(), self.settings.namespace
+        if cluster.get("v1", "Service", REST_CATALOG, ns) is None:
+            return None
+        deployment = cluster.get("apps/v1", "Deployment", REST_CATALOG, ns)
+        if deployment is None:
+            return None
+        deployment.setdefault("kind", "Deployment")
+        return live.replicas(deployment)
+
+    @property
+    def rest_catalog_url(self) -> str:
+        """What engines in the cluster attach to (the Service's DNS name)."""
+        return (
+            f"http://{REST_CATALOG}.{self.settings.namespace}.svc.cluster.local:{REST_CATALOG_PORT}"
+        )
 
     def stop_store(self) -> bool:
         """Never deletes cluster objects: scaling or deleting MinIO is a person's decision."""

@@ -22,6 +22,8 @@ import platform_defs  # noqa: E402
 from platform_defs.k8s import prepare, render  # noqa: E402
 
 OVERLAYS = ("dev", "prod")
+# The same plus the optional REST catalog component (manifests/components/rest-catalog).
+CATALOG_OVERLAYS = tuple(prepare.REST_CATALOG_OVERLAYS)
 
 # The package under test must be this checkout's, not another one installed in the venv.
 assert Path(platform_defs.__file__).resolve().is_relative_to(REPO), platform_defs.__file__
@@ -62,6 +64,18 @@ def prepared_manifests(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def rendered(prepared_manifests: Path) -> dict[str, Rendered]:
     out = {}
     for overlay in OVERLAYS:
+        path = prepared_manifests / "overlays" / overlay
+        text = render.render(path)
+        out[overlay] = Rendered(overlay, path, text, render.load_documents(text))
+    return out
+
+
+@pytest.fixture(scope="session")
+def rendered_catalog(prepared_manifests: Path) -> dict[str, Rendered]:
+    """`<overlay>-rest-catalog` for both overlays, prepared like a user would."""
+    out = {}
+    for overlay in CATALOG_OVERLAYS:
+        prepare.prepare(overlay, manifests_dir=prepared_manifests, env={})
         path = prepared_manifests / "overlays" / overlay
         text = render.render(path)
         out[overlay] = Rendered(overlay, path, text, render.load_documents(text))
