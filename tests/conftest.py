@@ -3,6 +3,7 @@ at it. Server logs are attached to the report of any failing test that used the 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import uuid
 from collections.abc import Iterator
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import SettingsError
+from platform_defs.rest_catalog.server import RestCatalogServer
 from platform_defs.settings import load_settings
 from tests import s3_servers
 
@@ -52,9 +55,13 @@ def s3_endpoint(s3_server: s3_servers.RunningServer) -> StoreEndpoint:
 @pytest.fixture
 def external_store_env(
     monkeypatch: pytest.MonkeyPatch, s3_server: s3_servers.RunningServer
-) -> dict[str, str]:
+) -> Iterator[dict[str, str]]:
     """Point the platform at the session's server as an external endpoint, with its own bucket
-    and its own service identities, created as an operator would for an external store."""
+    and its own service identities, created as an operator would for an external store.
+
+    A whole-graph run starts the REST catalog server on the test's state directory (the
+    `rest_catalog` asset): stopped here, as `make down` would, so it never outlives the test.
+    """
     s3_endpoint = s3_server.endpoint
     env = {
         "PLATFORM_S3_ENDPOINT": s3_endpoint.url,
@@ -66,7 +73,11 @@ def external_store_env(
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     s3_servers.provision_identities(s3_server, load_settings())
-    return env
+    yield env
+    with contextlib.suppress(SettingsError):  # a test of bad settings leaves nothing running
+        server = RestCatalogServer(load_settings())
+        if server.state_file.exists():  # never started: nothing to stop, no lock to create
+            server.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)
