@@ -69,6 +69,8 @@ def external_store_env(
         "PLATFORM_S3_ACCESS_KEY": s3_endpoint.credentials.access_key,
         "PLATFORM_S3_SECRET_KEY": s3_endpoint.credentials.secret_key,
         "PLATFORM_BUCKET": f"lake-{uuid.uuid4().hex[:10]}",
+        # a whole-graph run starts the REST catalog: never on the default port a user's may hold
+        "PLATFORM_REST_CATALOG_PORT": str(s3_servers.free_port()),
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
