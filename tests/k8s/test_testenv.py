@@ -140,9 +140,12 @@ def test_platform_server_side_apply_records_its_field_manager_and_real_defaults(
     first = k8s_apply.apply_one(api, doc)
     second = k8s_apply.apply_one(api, doc)
     assert (first.action, second.action) == ("created", "unchanged")
-    assert first.resource_version == second.resource_version
     live = api.get("apps/v1", "StatefulSet", "ssa", namespace)
     assert live is not None
+    # Not first.resource_version == second's: the StatefulSet controller writes the status
+    # between the two applies, which moves resourceVersion (seen on CI). The generation counts
+    # spec changes only: the second apply made none.
+    assert live["metadata"]["generation"] == 1
     managers = {(m["manager"], m["operation"]) for m in live["metadata"]["managedFields"]}
     assert (k8s_cluster.FIELD_MANAGER, "Apply") in managers
     # Defaulting only a real server does: the platform never sent a partition.
