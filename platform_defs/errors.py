@@ -105,3 +105,7 @@ class AlreadyRunningError(PlatformError):
 
 class RestCatalogError(PlatformError):
     """The local Iceberg REST catalog server could not be built, started or reached."""
+
+
+class SparkConnectError(PlatformError):
+    """The platform's Spark Connect server could not be started or reached."""

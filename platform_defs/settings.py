@@ -77,6 +77,9 @@ class PlatformSettings(BaseSettings):
     rest_catalog_port: int = Field(
         8181, description="Local Iceberg REST catalog server: port on 127.0.0.1."
     )
+    spark_connect_port: int = Field(
+        15002, description="Local Spark Connect server (spark_mode=connect): port on 127.0.0.1."
+    )
     store_backend: Literal["auto", "minio", "seaweedfs"] = Field(
         "auto", description="Embedded store: `minio` binary on PATH first, else SeaweedFS."
     )
@@ -185,6 +188,11 @@ class PlatformSettings(BaseSettings):
     )
     spark_master: str = Field("local[*]", description="local[*], spark://host:port or k8s://...")
     spark_driver_memory: str = Field("2g", description="spark.driver.memory")
+    spark_mode: Literal["session", "connect"] = Field(
+        "session",
+        description="Local target: `connect` runs Spark steps and shells through the platform's "
+        "long-lived Spark Connect server; `session` starts a JVM per process.",
+    )
     jar_cache_dir: Path | None = Field(None, description="Where Spark/Iceberg jars are cached.")
 
     # Kubernetes target (see README "Kubernetes target")
@@ -270,7 +278,7 @@ class PlatformSettings(BaseSettings):
             raise ValueError("must be zero (do not wait) or a positive number of seconds")
         return value
 
-    @field_validator("s3_port", "console_port", "rest_catalog_port")
+    @field_validator("s3_port", "console_port", "rest_catalog_port", "spark_connect_port")
     @classmethod
     def _port(cls, value: int) -> int:
         if not 1024 <= value <= 65535:
@@ -326,6 +334,10 @@ class PlatformSettings(BaseSettings):
     @property
     def rest_catalog_dir(self) -> Path:
         return self.namespace_dir / "rest-catalog"
+
+    @property
+    def spark_connect_dir(self) -> Path:
+        return self.namespace_dir / "spark-connect"
 
     @property
     def rest_catalog_url(self) -> str:
@@ -413,6 +425,11 @@ def _check_combinations(s: PlatformSettings) -> None:
         raise SettingsError(
             f"PLATFORM_REST_CATALOG_PORT={s.rest_catalog_port} is also the store's S3 or console "
             "port; give the REST catalog a port of its own."
+        )
+    if s.spark_connect_port in (s.s3_port, s.console_port, s.rest_catalog_port):
+        raise SettingsError(
+            f"PLATFORM_SPARK_CONNECT_PORT={s.spark_connect_port} is also the store's S3 or "
+            "console port or the REST catalog's; give the Spark Connect server a port of its own."
         )
     if s.embedded_store and s.s3_port == s.console_port:
         raise SettingsError(
