@@ -21,6 +21,8 @@ from platform_defs.resources.local_store import LocalStore
 from platform_defs.rest_catalog import config as rest_config
 from platform_defs.rest_catalog.server import RestCatalogServer
 from platform_defs.settings import PlatformSettings, load_settings
+from platform_defs.spark_connect.client import uses_connect
+from platform_defs.spark_connect.server import SparkConnectServer
 from platform_defs.state_dir import require_writable
 
 
@@ -49,8 +51,10 @@ def status(settings: PlatformSettings) -> int:
     if state.backend == "seaweedfs":
         print(f"Console login   : {store.console_credentials_file}  (0600; not root's keys)")
     _rest_status(settings)
+    _spark_connect_status(settings)
     print(
-        "Stop            : make down   (store and REST catalog; data is kept; `make reset` deletes it)"
+        "Stop            : make down   (store, REST catalog, Spark Connect; data is kept; "
+        "`make reset` deletes it)"
     )
     if settings.catalog_type == "jdbc":
         print(connect_help())
@@ -69,6 +73,23 @@ def _rest_status(settings: PlatformSettings) -> None:
     )
 
 
+def _spark_connect_status(settings: PlatformSettings) -> None:
+    server = SparkConnectServer(settings)
+    state = server.running()
+    if state is None:
+        started = (
+            "a Spark step or `make pyspark` starts it"
+            if uses_connect(settings)
+            else ("PLATFORM_SPARK_MODE=session: each Spark step starts its own JVM")
+        )
+        print(f"Spark Connect   : not running ({started})")
+        return
+    print(
+        f"Spark Connect   : sc://{state.address}  (pid {state.pid}; token {server.token_file}, "
+        f"0600; log {server.log_file})"
+    )
+
+
 def connect_help() -> str:
     """How to reach the lake; works from any directory (keys come from the state directory)."""
     return f"""
@@ -81,6 +102,8 @@ From Python ({sys.executable}, any directory; identity analyst, read-only):
 
 
 def down(settings: PlatformSettings) -> int:
+    if SparkConnectServer(settings).stop():
+        print("Spark Connect server stopped.")
     if RestCatalogServer(settings).stop():
         print("REST catalog stopped.")
     stopped = settings.embedded_store and LocalStore(settings).stop()

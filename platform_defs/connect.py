@@ -35,7 +35,7 @@ if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 DUCKDB_CATALOG_ALIAS = "lake"
-__all__ = ["catalog", "duckdb", "polars_scan", "spark", "store_endpoint"]
+__all__ = ["catalog", "duckdb", "polars_scan", "spark", "stop_spark", "store_endpoint"]
 
 
 def _settings(settings: PlatformSettings | None) -> PlatformSettings:
@@ -163,10 +163,21 @@ def spark(
     app_name: str = "lakehouse-shell", settings: PlatformSettings | None = None
 ) -> SparkSession:
     """A SparkSession on the shared catalog (`PLATFORM_CATALOG_NAME`, the current catalog) as
-    the `spark` identity, with the pinned jars on `spark.jars` and the keys set after launch."""
-    from platform_defs.spark.session import start_session
+    the `spark` identity. With PLATFORM_SPARK_MODE=session its own JVM, the pinned jars on
+    `spark.jars` and the keys set after launch; with `connect` a client of the platform's Spark
+    Connect server (started if it is not running), so no JVM start. Stop it with
+    `stop_spark(session)`: for a Connect client that also puts back the os.environ variables
+    pyspark set (`platform_defs.spark_connect.client`)."""
+    from platform_defs.spark_connect.client import open_spark
 
     s = _settings(settings)
-    session = start_session(s, store_endpoint(rest_config.READ_WRITE, s), app_name=app_name)
+    session = open_spark(s, store_endpoint(rest_config.READ_WRITE, s), app_name=app_name)
     session.sql(f"USE {s.catalog_name}")
     return session
+
+
+def stop_spark(session: SparkSession) -> None:
+    """Stop a session from `spark()` (the Spark Connect server, if any, keeps running)."""
+    from platform_defs.spark_connect.client import close_spark
+
+    close_spark(session)

@@ -20,6 +20,7 @@ from platform_defs.errors import PlatformError
 from platform_defs.rest_catalog import config as rest_config
 from platform_defs.settings import load_settings
 from platform_defs.spark.conf import CHECKSUM_ENV
+from platform_defs.spark_connect.client import uses_connect
 
 
 def env_lines(identity: str = rest_config.READ_ONLY) -> list[str]:
@@ -105,11 +106,13 @@ def duckdb_shell(one: str | None, write: bool) -> int:
 
 def spark_sql_shell(one: str | None) -> int:
     started = time.monotonic()
-    session = connect.spark(app_name="lakehouse-spark-sql")
+    settings = load_settings()
+    session = connect.spark(app_name="lakehouse-spark-sql", settings=settings)
     if one is None and sys.stdin.isatty():
+        how = "attached to the Spark Connect server" if uses_connect(settings) else "started"
         print(
-            f"Spark SQL on catalog `{load_settings().catalog_name}` as identity spark "
-            f"(started in {time.monotonic() - started:.0f} s). Ctrl-D quits.",
+            f"Spark SQL on catalog `{settings.catalog_name}` as identity spark "
+            f"({how} in {time.monotonic() - started:.0f} s). Ctrl-D quits.",
             file=sys.stderr,
         )
 
@@ -121,7 +124,7 @@ def spark_sql_shell(one: str | None) -> int:
     try:
         return repl(run, "spark-sql> ", one)
     finally:
-        session.stop()
+        connect.stop_spark(session)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

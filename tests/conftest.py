@@ -15,6 +15,7 @@ from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import SettingsError
 from platform_defs.rest_catalog.server import RestCatalogServer
 from platform_defs.settings import load_settings
+from platform_defs.spark_connect.server import SparkConnectServer
 from tests import s3_servers
 
 # Every process a test starts is stopped, even on a timeout; a survivor fails the session.
@@ -60,7 +61,8 @@ def external_store_env(
     and its own service identities, created as an operator would for an external store.
 
     A whole-graph run starts the REST catalog server on the test's state directory (the
-    `rest_catalog` asset): stopped here, as `make down` would, so it never outlives the test.
+    `rest_catalog` asset), and in PLATFORM_SPARK_MODE=connect the Spark Connect server: both
+    stopped here, as `make down` would, so they never outlive the test.
     """
     s3_endpoint = s3_server.endpoint
     env = {
@@ -71,15 +73,17 @@ def external_store_env(
         "PLATFORM_BUCKET": f"lake-{uuid.uuid4().hex[:10]}",
         # a whole-graph run starts the REST catalog: never on the default port a user's may hold
         "PLATFORM_REST_CATALOG_PORT": str(s3_servers.free_port()),
+        "PLATFORM_SPARK_CONNECT_PORT": str(s3_servers.free_port()),
     }
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     s3_servers.provision_identities(s3_server, load_settings())
     yield env
     with contextlib.suppress(SettingsError):  # a test of bad settings leaves nothing running
-        server = RestCatalogServer(load_settings())
-        if server.state_file.exists():  # never started: nothing to stop, no lock to create
-            server.stop()
+        settings = load_settings()
+        for server in (RestCatalogServer(settings), SparkConnectServer(settings)):
+            if server.state_file.exists():  # never started: nothing to stop, no lock to create
+                server.stop()
 
 
 @pytest.hookimpl(hookwrapper=True)

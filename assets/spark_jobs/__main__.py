@@ -1,6 +1,6 @@
 """Entry point: `python -m assets.spark_jobs {lake_inventory|maintenance} [--param k=v ...]`.
 
-One SparkSession per process. A failure is logged through Pipes (or stderr) as the platform
+One SparkSession per process (its own JVM, or a client of the Spark Connect server). A failure is logged through Pipes (or stderr) as the platform
 error that explains it, and the process exits 1, so the Dagster step fails with that message.
 """
 
@@ -17,7 +17,8 @@ from typing import TYPE_CHECKING, Any
 from assets.spark_jobs import inventory, maintenance
 from assets.spark_jobs.context import JobContext, job_context
 from platform_defs.errors import PlatformError
-from platform_defs.spark.session import explain_failure, start_session
+from platform_defs.spark.session import explain_failure
+from platform_defs.spark_connect.client import spark_session, uses_connect
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -53,17 +54,17 @@ def _open_pipes(stack: ExitStack) -> Any | None:
 
 
 def run_job(job: str, ctx: JobContext) -> dict[str, Any]:
-    spark = start_session(ctx.settings, ctx.endpoint, app_name=f"lakehouse-{job}")
-    try:
-        ctx.reporter.log.info(f"spark {spark.version} up; running {job}")
+    """PLATFORM_SPARK_MODE picks the session: a JVM of this process's own (`session`) or a
+    client of the platform's Spark Connect server (`connect`, started if it is not running)."""
+    with spark_session(ctx.settings, ctx.endpoint, app_name=f"lakehouse-{job}") as spark:
+        mode = "through Spark Connect" if uses_connect(ctx.settings) else "in-process"
+        ctx.reporter.log.info(f"spark {spark.version} up ({mode}); running {job}")
         try:
             return JOBS[job](spark, ctx)
         except PlatformError:
             raise
         except Exception as exc:
             raise explain_failure(exc, ctx.settings, ctx.endpoint) from exc
-    finally:
-        spark.stop()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -39,7 +39,6 @@ from platform_defs.resources.local_store.ports import free_within
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
 from platform_defs.spark.conf import build_spark_setup
-from platform_defs.spark.session import prepare
 
 MAIN_CLASS = "org.apache.spark.sql.connect.service.SparkConnectServer"
 PORT_SETTING = "PLATFORM_SPARK_CONNECT_PORT"
@@ -208,6 +207,8 @@ class SparkConnectServer:
         self, store: StoreEndpoint, token: str
     ) -> tuple[dict[str, str], dict[str, str]]:
         """(properties file content, the driver's environment additions)."""
+        from platform_defs.spark.session import prepare  # pyiceberg etc.: only when starting
+
         setup = prepare(self.settings, store)  # Java, jars, bucket, catalog: clear errors first
         conf = {
             **setup.conf,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_defs import detached
+from platform_defs import cli, detached
 from platform_defs.errors import SparkConnectError
 from platform_defs.spark_connect import client
 from platform_defs.spark_connect.server import SparkConnectServer, probe
@@ -111,7 +111,9 @@ def test_keys_and_token_are_in_a_0600_file_never_on_a_command_line(lake: Lake) -
     assert str(server.properties_file).encode() in b"".join(cmdlines)
 
 
-def test_a_healthy_server_is_reused_a_killed_one_restarted_and_stop_ends_it(lake: Lake) -> None:
+def test_a_healthy_server_is_reused_a_killed_one_restarted_and_make_down_stops_it(
+    lake: Lake, capsys: pytest.CaptureFixture[str]
+) -> None:
     server = lake.server()
     first = server.running()
     assert first is not None
@@ -123,7 +125,8 @@ def test_a_healthy_server_is_reused_a_killed_one_restarted_and_stop_ends_it(lake
     started(server, lake.writer, "restarted")  # registers the new pid (reused here)
     with client.remote_session(lake.settings) as spark:
         assert spark.sql("SELECT 41 + 1 AS x").collect()[0]["x"] == 42
-    assert server.stop() is True
+    assert cli.down(lake.settings) == 0  # what `make down` runs
+    assert "Spark Connect server stopped." in capsys.readouterr().out
     assert server.running() is None and not _group_cmdlines(restarted.state.pid)
     assert server.stop() is False
     again = server.ensure_running(lake.writer)  # later tests of the module use it
@@ -219,3 +222,60 @@ print("ISOLATED-OK")
         cwd=Path(__file__).parents[2],
     )
     assert "ISOLATED-OK" in proc.stdout, proc.stderr[-3000:]
+
+
+def test_spark_steps_run_through_the_server_in_connect_mode(lake: Lake, tmp_path: Path) -> None:
+    """`python -m assets.spark_jobs` as the local launcher runs it, PLATFORM_SPARK_MODE=connect:
+    both steps use the module's running server (same pid), and start no JVM of their own: they
+    succeed with JAVA_HOME pointing nowhere, which an in-process session refuses."""
+    import json
+
+    server = lake.server()
+    before = server.running()
+    assert before is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "SPARK_"))}
+    env.update({**lake.env, "PYTHONPATH": str(Path(__file__).parents[2])})
+    env["PLATFORM_S3_ACCESS_KEY"] = lake.writer.credentials.access_key  # the spark identity,
+    env["PLATFORM_S3_SECRET_KEY"] = lake.writer.credentials.secret_key  # as launch_env sets them
+    env["JAVA_HOME"] = str(tmp_path / "no-java")
+    for job in ("lake_inventory", "maintenance"):
+        proc = subprocess.run(
+            [sys.executable, "-m", "assets.spark_jobs", job],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            cwd=tmp_path,
+        )
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        assert "through Spark Connect" in proc.stderr, proc.stderr[-2000:]
+        line = next(ln for ln in proc.stdout.splitlines() if ln.startswith('{"materialization"'))
+        assert json.loads(line)["materialization"]
+    after = server.running()
+    assert after is not None and after.pid == before.pid
+    with client.remote_session(lake.settings) as spark:
+        rows = spark.sql(
+            f"SELECT count(*) AS n FROM {lake.settings.catalog_name}.ops.lake_inventory"
+        )
+        assert rows.collect()[0]["n"] >= 1
+
+
+def test_make_spark_sql_attaches_to_the_server(lake: Lake, tmp_path: Path) -> None:
+    """`make spark-sql SQL=...` in connect mode: answered by the running server, no JVM here."""
+    server = lake.server()
+    before = server.running()
+    assert before is not None
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PLATFORM_", "SPARK_"))}
+    env.update({**lake.env, "JAVA_HOME": str(tmp_path / "no-java")})
+    proc = subprocess.run(
+        [sys.executable, "-m", "platform_defs.shell", "spark-sql", "-e", "SELECT 6 * 7 AS answer"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=Path(__file__).parents[2],
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "42" in proc.stdout
+    after = server.running()
+    assert after is not None and after.pid == before.pid
