@@ -68,7 +68,7 @@ spark-sql: setup ## Spark SQL on the shared catalog (identity spark)
 pyspark: setup ## Python with `spark` on the shared catalog (identity spark) and the connect helpers
 	@PYTHONWARNINGS=ignore::FutureWarning $(PY) -i -m platform_defs.pyspark_shell
 
-down: setup ## Stop the embedded object store and the REST catalog (data is kept)
+down: setup ## Stop the embedded object store, the REST catalog and the Spark Connect server (data is kept)
 	@$(PY) -m platform_defs.cli down
 
 reset: setup ## Stop the store and delete its data, catalog and generated credentials
