@@ -59,7 +59,10 @@ def test_secret_values_are_not_echoed(monkeypatch: pytest.MonkeyPatch) -> None:
         ({"PLATFORM_S3_ENDPOINT": "http://127.0.0.1:9"}, "only works with the embedded store"),
         ({"PLATFORM_S3_PORT": "9100", "PLATFORM_CONSOLE_PORT": "9100"}, "different values"),
         ({"PLATFORM_SPARK_CONNECT_PORT": "8181"}, "PLATFORM_SPARK_CONNECT_PORT=8181 is also"),
-        ({"PLATFORM_SPARK_CONNECT_PORT": "80"}, "PLATFORM_SPARK_CONNECT_PORT='80': Value error, must be a port"),
+        (
+            {"PLATFORM_SPARK_CONNECT_PORT": "80"},
+            "PLATFORM_SPARK_CONNECT_PORT='80': Value error, must be a port",
+        ),
         ({"PLATFORM_SPARK_MODE": "remote"}, "PLATFORM_SPARK_MODE='remote'"),
     ],
 )
