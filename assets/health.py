@@ -3,8 +3,8 @@
 import dagster as dg
 
 from assets.platform import object_store
+from platform_defs.iceberg.warehouse_health import check_warehouse
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.resources.warehouse_health import check_warehouse
 from platform_defs.sensors.store_health import HEALTH_CHECK_NAME, evaluate_store
 
 

@@ -7,22 +7,15 @@ through the JDBC catalog is what DuckDB, polars or Trino read through the URL, a
 round. Its access control is proven by the check below on every run, not assumed.
 """
 
-from dataclasses import replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import dagster as dg
 import requests
 
 from assets.platform import OWNERS
 from assets.warehouse import iceberg_warehouse
-from platform_defs import identities
-from platform_defs.identities import ANALYST, SPARK
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.rest_catalog import config as rest_config
-from platform_defs.rest_catalog.server import RestCatalogServer
-
-if TYPE_CHECKING:  # the kubernetes client is imported only on that target
-    from platform_defs.targets.kubernetes import KubernetesTarget
 
 PROBE_NAMESPACE = "_platform_write_probe"
 _TIMEOUT = 10.0
@@ -42,66 +35,13 @@ _TIMEOUT = 10.0
 def rest_catalog(
     context: dg.AssetExecutionContext, platform: PlatformResource
 ) -> dg.MaterializeResult[None]:
-    settings = platform.settings()
-    if settings.target == "kubernetes":
-        from platform_defs.targets.kubernetes import KubernetesTarget
-
-        target = platform.target()
-        assert isinstance(target, KubernetesTarget)
-        return _on_kubernetes(context, target)
-    if settings.target != "local" or settings.catalog_type != "jdbc":
-        reason = (
-            f"is not served on the {settings.target} target"
-            if settings.target != "local"
-            else "needs PLATFORM_CATALOG_TYPE=jdbc (a hadoop catalog has no database to serve)"
-        )
-        context.log.warning(f"REST catalog not started: it {reason}")
-        return dg.MaterializeResult(metadata={"started": False, "reason": reason})
-    writer = replace(platform.endpoint(), credentials=identities.load(settings, SPARK))
-    server = RestCatalogServer(settings)
-    result = server.ensure_running(writer)
-    context.log.info(
-        f"REST catalog {result.action} at {result.state.url} (pid {result.state.pid}) in "
-        f"{result.seconds:.1f} s"
-    )
-    return dg.MaterializeResult(
-        metadata={
-            "url": dg.MetadataValue.url(result.state.url),
-            "action": result.action,
-            "pid": result.state.pid,
-            "seconds": dg.MetadataValue.float(round(result.seconds, 2)),
-            "log_file": str(server.log_file),
-            "tokens": str(rest_config.token_file(settings, ANALYST).parent),
-            "read_only_identities": rest_config.READ_ONLY,
-        }
-    )
-
-
-def _on_kubernetes(
-    context: dg.AssetExecutionContext, target: "KubernetesTarget"
-) -> dg.MaterializeResult[None]:
-    """Report the in-cluster catalog if its component is applied; never apply it from here."""
-    replicas = target.rest_catalog()
-    overlay = f"{target.settings.k8s_overlay}-rest-catalog"
-    if replicas is None:
-        reason = (
-            f"the rest-catalog component is not applied; after the bootstrap run "
-            f"`make install-data-components OVERLAY={overlay}`"
-        )
-        context.log.warning(f"REST catalog not started: {reason}")
-        return dg.MaterializeResult(metadata={"started": False, "reason": reason})
-    url = target.rest_catalog_url
-    context.log.info(f"REST catalog in the cluster at {url}: {replicas.ready} ready")
-    return dg.MaterializeResult(
-        metadata={
-            "url": dg.MetadataValue.url(url),
-            "started": True,
-            "ready_replicas": replicas.ready,
-            "desired_replicas": replicas.desired,
-            "overlay": overlay,
-            "access_control": "NetworkPolicy only: no per-identity tokens on Kubernetes",
-        }
-    )
+    info = platform.target().ensure_rest_catalog()
+    if not info.served:
+        context.log.warning(f"REST catalog not started: {info.reason}")
+        return dg.MaterializeResult(metadata={**info.metadata, "reason": info.reason})
+    context.log.info(info.message)
+    assert info.url is not None
+    return dg.MaterializeResult(metadata={"url": dg.MetadataValue.url(info.url), **info.metadata})
 
 
 def _call(method: str, url: str, token: str, body: Any = None) -> requests.Response:

@@ -15,11 +15,11 @@ import dagster as dg
 
 from assets.platform import OWNERS
 from assets.storage import datalake_bucket
-from platform_defs import identities, rotation
+from platform_defs import identities
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.errors import AccessDeniedError, BucketError
-from platform_defs.resources import service_identities as provisioning
+from platform_defs.identities import provisioning
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.resources.s3 import ObjectStore
 
 TAGS = {"domain": "security"}
 
@@ -38,7 +38,7 @@ def service_identities(
     context: dg.AssetExecutionContext, platform: PlatformResource
 ) -> dg.MaterializeResult[None]:
     settings = platform.settings()
-    publish = rotation.distributor_for(settings).publish
+    publish = platform.target().credential_distributor().publish
     kind, done = provisioning.ensure(settings, platform.endpoint(), publish=publish)
     for p in done:
         context.log.info(f"identity {p.role.name}: {'created' if p.created else 'kept'}")

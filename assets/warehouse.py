@@ -6,7 +6,6 @@ subprocess through Dagster Pipes: the same command runs in a pod on a cluster.
 """
 
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
 from typing import Any
 
 import dagster as dg
@@ -14,17 +13,15 @@ import dagster as dg
 from assets.inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
 from assets.platform import OWNERS
 from assets.security import service_identities
-from assets.spark_jobs.context import launch_command, launch_env, launch_extras
+from assets.spark_jobs.context import launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
 from assets.storage import datalake_bucket
-from platform_defs import identities
 from platform_defs.catalog_uri import mask_uri, sqlalchemy_catalog_uri
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.probe import read_in_subprocess
 from platform_defs.iceberg.table_metadata import ROW_COUNT, URI, totals
 from platform_defs.identities import ANALYST, SPARK
-from platform_defs.resources.k8s_pipes import K8sPipesResource
 from platform_defs.resources.platform import PlatformResource
 
 NAMESPACES = ("raw", "curated", "ops")
@@ -145,8 +142,6 @@ def lake_inventory(
     context: dg.AssetExecutionContext,
     config: InventoryConfig,
     platform: PlatformResource,
-    pipes: dg.PipesSubprocessClient,
-    pipes_k8s: K8sPipesResource,
 ) -> Iterator[PipesResult]:
     settings = platform.settings()
     if not config.force and settings.target != "kubernetes":
@@ -155,9 +150,7 @@ def lake_inventory(
             context.log.info("inventory is current (bucket unchanged today): Spark not started")
             yield from current
             return
-    yield from run_spark_job(
-        "lake_inventory", context, platform, pipes, pipes_k8s, checks=(DUPLICATE_CHECK,)
-    )
+    yield from run_spark_job("lake_inventory", context, platform, checks=(DUPLICATE_CHECK,))
 
 
 @dg.multi_asset_check(
@@ -258,44 +251,25 @@ def _already_read(instance: dg.DagsterInstance, meta: dict[str, Any]) -> str | N
 def warehouse_maintenance(
     context: dg.AssetExecutionContext,
     platform: PlatformResource,
-    pipes: dg.PipesSubprocessClient,
-    pipes_k8s: K8sPipesResource,
 ) -> Iterator[PipesResult]:
-    yield from run_spark_job("maintenance", context, platform, pipes, pipes_k8s)
+    yield from run_spark_job("maintenance", context, platform)
 
 
 def run_spark_job(
     job: str,
     context: dg.AssetExecutionContext,
     platform: PlatformResource,
-    pipes: dg.PipesSubprocessClient,
-    pipes_k8s: K8sPipesResource,
     checks: tuple[str, ...] = (),
 ) -> Sequence[PipesResult]:
-    """The same job module either way: a local subprocess, or its own pod on the cluster (the
-    driver's Java and memory stay out of the run worker; the pod reads the S3 keys from the
-    Secret itself)."""
+    """The same job module on every target; the target decides where it runs (a local child
+    process or its own pod) and which endpoint and keys it gets (the spark identity's, never
+    root's: assets/security.py)."""
     settings = platform.settings()
     target = platform.target()
-    if settings.target == "kubernetes":
-        from platform_defs.k8s.pipes import run_spark_step
-        from platform_defs.targets.kubernetes import KubernetesTarget
-
-        assert isinstance(target, KubernetesTarget)
-        endpoint, secret = target.pod_endpoint()
-        return run_spark_step(
-            context,
-            pipes_k8s.client(settings),
-            settings,
-            command=["python", "-m", "assets.spark_jobs", job],
-            secret_name=secret,
-            extras=launch_extras(settings, endpoint, checks=checks),
-        ).get_results()
-    # never root: the Spark identity (assets/security.py)
-    endpoint = replace(target.endpoint(), credentials=identities.load(settings, SPARK))
-    return pipes.run(
-        command=launch_command(job),
-        context=context,
-        extras=launch_extras(settings, endpoint, checks=checks),
-        env=launch_env(settings, endpoint),
+    endpoint = target.spark_endpoint()
+    return target.launch_spark_step(
+        context,
+        ["assets.spark_jobs", job],
+        launch_extras(settings, endpoint, checks=checks),
+        launch_env(settings, endpoint),
     ).get_results()

@@ -18,6 +18,7 @@ from assets import rest_catalog as rest_catalog_assets
 from assets import security as security_assets
 from assets import storage as storage_assets
 from assets import warehouse as warehouse_assets
+from assets.cluster import cluster_definitions
 from platform_defs.jobs import (
     bootstrap_platform,
     iceberg_maintenance,
@@ -26,7 +27,6 @@ from platform_defs.jobs import (
     remediate_object_store,
     reprovision_service_identities,
 )
-from platform_defs.k8s.defs import kubernetes_definitions
 from platform_defs.private import restrict_umask
 from platform_defs.recovery_job import recover_catalog
 from platform_defs.resources.platform import PlatformResource
@@ -67,8 +67,8 @@ _modules = [
 # Every other table in the catalog, as listed when this code location loads (or reloads).
 table_specs = discover_table_specs(settings, owners=platform_assets.OWNERS)
 
-# Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client for pods
-# are merged in; one module-level Definitions object only (Dagster refuses two).
+# The cluster domain (checks on the kubernetes target only, drift and health sensors) is merged
+# in; one module-level Definitions object only (Dagster refuses two).
 defs = dg.Definitions.merge(
     dg.Definitions(
         assets=[*dg.load_assets_from_modules(_modules), *table_specs],
@@ -95,9 +95,8 @@ defs = dg.Definitions.merge(
         ],
         resources={
             "platform": PlatformResource(),
-            "pipes": dg.PipesSubprocessClient(),
             "run_lock": RunLockResource(),
         },
     ),
-    kubernetes_definitions(settings),
+    cluster_definitions(settings),
 )

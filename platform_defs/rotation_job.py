@@ -7,9 +7,9 @@ run config `ops: {rotate: {config: {identities: [spark]}}}` picks identities.
 
 import dagster as dg
 
-from platform_defs import credentials, identities, rotation
+from platform_defs import credentials, identities
 from platform_defs.errors import IdentityError
-from platform_defs.resources import service_identities as provisioning
+from platform_defs.identities import provisioning, rotation
 from platform_defs.resources.platform import PlatformResource
 
 ALL = [*identities.ROLE_NAMES, identities.ROOT]
@@ -25,7 +25,7 @@ def rotate_all(platform: PlatformResource, names: list[str]) -> list[rotation.Ro
     unknown = sorted(set(names) - set(ALL))
     if unknown:
         raise IdentityError(f"Cannot rotate {unknown}: the identities are {ALL}.")
-    distributor = rotation.distributor_for(settings)
+    distributor = platform.target().credential_distributor()
     results = []
     for name in [n for n in ALL if n in names]:
         root = platform.endpoint()

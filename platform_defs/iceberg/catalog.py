@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from platform_defs.catalog_uri import bounded_catalog_uri, mask_uri, sqlalchemy_catalog_uri
+from platform_defs.clients.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
 from platform_defs.iceberg import lost
 from platform_defs.private import private_dir
-from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 
 if TYPE_CHECKING:

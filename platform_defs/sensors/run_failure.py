@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dagster as dg
 
-from platform_defs.resources.alerts import send_alert
+from platform_defs.clients.alerts import send_alert
 from platform_defs.settings import load_settings
 
 

@@ -25,11 +25,11 @@ from dataclasses import asdict, dataclass, replace
 import dagster as dg
 
 from platform_defs import identities
+from platform_defs.clients.alerts import send_alert
+from platform_defs.clients.health import HealthReport, Remediation, Status, check_store
 from platform_defs.errors import IdentityError, PlatformError
 from platform_defs.identities import CANARY
 from platform_defs.jobs import reprovision_service_identities
-from platform_defs.resources.alerts import send_alert
-from platform_defs.resources.health import HealthReport, Remediation, Status, check_store
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
 
@@ -103,7 +103,7 @@ def evaluate_store(platform: PlatformResource) -> HealthReport:
         return HealthReport(Status.NOT_READY, detail, (time.monotonic() - t0) * 1000, [], None)
     except PlatformError as exc:
         detail = str(exc).splitlines()[0]
-        if _never_bootstrapped(platform):
+        if platform.target().never_provisioned():
             detail = (
                 "the platform has not been bootstrapped yet: launch bootstrap_platform "
                 "(UI: Jobs > bootstrap_platform > Launchpad) or run `make run`"
@@ -123,18 +123,6 @@ def evaluate_store(platform: PlatformResource) -> HealthReport:
         timeout=settings.health_probe_timeout_seconds,
         deadline=settings.health_canary_deadline_seconds,
         root=root,
-    )
-
-
-def _never_bootstrapped(platform: PlatformResource) -> bool:
-    """The embedded store has never been started in this state directory (no state file)."""
-    from platform_defs.targets.local import LocalTarget
-
-    target = platform.target()
-    return (
-        isinstance(target, LocalTarget)
-        and platform.settings().embedded_store
-        and target.store.read_state() is None
     )
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import dagster as dg
 
+from platform_defs.clients.metrics import store_metrics
 from platform_defs.errors import PlatformError
-from platform_defs.resources.metrics import store_metrics
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
 

@@ -139,7 +139,7 @@ def _job() -> dg.JobDefinition:
     definitions. Those were loaded once per session at first import; loaded under the local
     target they lack the cluster checks, which are added here as the kubernetes target adds
     them."""
-    from assets.cluster_checks import CHECKS
+    from assets.cluster.checks import CHECKS
     from platform_defs import definitions
     from platform_defs.jobs import bootstrap_platform
 

@@ -58,7 +58,7 @@ def on_cluster(
 def test_bootstrap_assets_end_to_end(on_cluster: KubernetesTarget, tmp_path: Path) -> None:
     assets = dg.load_assets_from_modules([platform_assets, storage_assets])
     checks = dg.load_asset_checks_from_modules([platform_assets, storage_assets])
-    from assets.cluster_checks import CHECKS
+    from assets.cluster.checks import CHECKS
 
     result = dg.materialize([*assets, *checks, *CHECKS], resources={"platform": PlatformResource()})
     assert result.success

@@ -11,8 +11,8 @@ import pytest
 
 from platform_defs import credentials, identities
 from platform_defs.errors import IdentityError
-from platform_defs.rotation import distributor_for
 from platform_defs.settings import load_settings
+from platform_defs.targets import select
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.conftest import DEPLOYMENT, READY
 from tests.k8s.fake_apiserver import FakeApiServer
@@ -33,7 +33,7 @@ def test_root_rotation_rolls_minio_onto_a_new_secret(
     before, old_secret = KubernetesTarget(settings).endpoint().credentials, _secret_ref(fake)
 
     new = credentials.generate("minio-root")
-    distributor = distributor_for(settings)
+    distributor = select(settings).credential_distributor()
     distributor.publish(identities.ROOT, new)
     # The template changed (generation 2): the rollout is seen pending, then complete.
     fake.status_script[DEPLOYMENT] = [
@@ -56,7 +56,7 @@ def test_spark_rotation_updates_its_secret_and_restarts_nothing(
     settings = load_settings()
     fake.status_script[DEPLOYMENT] = [READY]
     KubernetesTarget(settings).ensure_store()
-    distributor = distributor_for(settings)
+    distributor = select(settings).credential_distributor()
     old = credentials.generate("analytics-spark")
     distributor.publish(identities.SPARK, old)
     path = "/api/v1/namespaces/analytics/secrets/iceberg-minio-spark"
@@ -75,6 +75,6 @@ def test_spark_rotation_updates_its_secret_and_restarts_nothing(
 
 
 def test_unknown_identity_is_refused_with_a_reason(k8s_env: dict[str, str]) -> None:
-    distributor = distributor_for(load_settings())
+    distributor = select(load_settings()).credential_distributor()
     with pytest.raises(IdentityError, match="Unknown service identity 'etl'"):
         distributor.publish("etl", credentials.generate("etl"))

@@ -17,9 +17,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platform_defs import credentials as creds_mod
+from platform_defs.clients.local_store import identities_file
 from platform_defs.credentials import Credentials
 from platform_defs.errors import CredentialsError
-from platform_defs.resources.local_store import identities_file
 from platform_defs.settings import PlatformSettings
 
 

@@ -1,8 +1,7 @@
-"""The Kubernetes pieces of the code location: cluster checks, the drift sensor, the re-apply
-job, and the Pipes client for the Spark step.
+"""Drift on the cluster: the sensor that compares the live objects with the fields the
+platform manages, and the re-apply job it requests.
 
-Merged into the main Definitions by `platform_defs.definitions`. Everything here loads and
-validates without a cluster: nothing connects before a check, sensor tick or step runs.
+Loads and validates without a cluster: nothing connects before a sensor tick runs.
 """
 
 from __future__ import annotations
@@ -13,10 +12,9 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from platform_defs.errors import PlatformError
-from platform_defs.resources.k8s_pipes import K8sPipesResource
+from assets.cluster.health import cluster_sensor_status
+from platform_defs.errors import NotOnThisTargetError, PlatformError
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.sensors.k8s_health import cluster_sensor_status, kubernetes_health_sensor
 from platform_defs.settings import PlatformSettings
 
 if TYPE_CHECKING:  # the kubernetes client loads only when a cluster is used
@@ -61,13 +59,10 @@ def _run_key(drifts: list[Drift]) -> str:
 
 
 def evaluate_drift(platform: PlatformResource) -> dg.SensorResult | dg.SkipReason:
-    from platform_defs.targets.kubernetes import KubernetesTarget
-
-    target = platform.target()
-    if not isinstance(target, KubernetesTarget):
-        return dg.SkipReason("not applicable on the local target (PLATFORM_TARGET=local)")
     try:
-        drifts = target.drift()
+        drifts = platform.target().drift()
+    except NotOnThisTargetError as exc:
+        return dg.SkipReason(str(exc))
     except PlatformError as exc:
         return dg.SkipReason(f"drift not checked: {exc}")
     if not drifts:
@@ -107,21 +102,3 @@ def kubernetes_drift_sensor_for_tests() -> dg.SensorDefinition:
     from platform_defs.settings import load_settings
 
     return drift_sensor(load_settings())
-
-
-def kubernetes_definitions(settings: PlatformSettings) -> dg.Definitions:
-    """Cluster checks only on the kubernetes target; sensor, job and Pipes client always."""
-    checks = []
-    if settings.target == "kubernetes":
-        from assets.cluster_checks import CHECKS
-
-        checks = list(CHECKS)
-    return dg.Definitions(
-        asset_checks=checks,
-        jobs=[reapply_platform_manifests],
-        sensors=[
-            drift_sensor(settings),
-            kubernetes_health_sensor(settings),
-        ],
-        resources={"pipes_k8s": K8sPipesResource()},
-    )

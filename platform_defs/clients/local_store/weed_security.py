@@ -32,10 +32,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from platform_defs import credentials
+from platform_defs.clients.local_store.ports import GRPC_OFFSET
 from platform_defs.credentials import Credentials, write_private_json, write_private_text
 from platform_defs.local_tls import MutualTlsFiles, ensure_mutual_tls
 from platform_defs.private import private_dir
-from platform_defs.resources.local_store.ports import GRPC_OFFSET
 
 JWT_KEYS = ("signing", "signing.read", "filer_signing", "filer_signing.read")
 # weed's defaults: volume-server tokens live 10 s, filer read tokens 60 s.
@@ -95,7 +95,7 @@ def render(keys: dict[str, str], console: Credentials, tls: MutualTlsFiles) -> s
     ca = f"ca = {_toml(str(tls.ca_cert))}"
     lines = [
         "# Written by the platform at every start of the embedded store",
-        "# (platform_defs/resources/local_store/weed_security.py): edits are overwritten.",
+        "# (platform_defs/clients/local_store/weed_security.py): edits are overwritten.",
     ]
     for name in JWT_KEYS:
         lines += [f"[jwt.{name}]", f"key = {_toml(keys[name])}"]

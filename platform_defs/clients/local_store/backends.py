@@ -15,10 +15,10 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from platform_defs.clients.local_store import identities_file
 from platform_defs.credentials import Credentials
 from platform_defs.errors import StoreStartError
 from platform_defs.local_tls import TlsFiles
-from platform_defs.resources.local_store import identities_file
 
 _VERSION = re.compile(r"RELEASE\.\S+|\b\d+\.\d+(?:\.\d+)?\b")
 

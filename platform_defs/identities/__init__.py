@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 from platform_defs import credentials
+from platform_defs.clients.s3 import CANARY_PREFIX
 from platform_defs.credentials import Credentials
 from platform_defs.errors import IdentityError
-from platform_defs.resources.s3 import CANARY_PREFIX
 from platform_defs.settings import PlatformSettings
 
 SPARK = "spark"

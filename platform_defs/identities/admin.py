@@ -21,12 +21,12 @@ from minio.credentials.providers import StaticProvider
 from minio.error import MinioAdminException
 
 from platform_defs import identities
+from platform_defs.clients.local_store import LocalStore, identities_file
+from platform_defs.clients.s3 import pool_manager
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError
 from platform_defs.identities import Role
-from platform_defs.resources.local_store import LocalStore, identities_file
-from platform_defs.resources.s3 import pool_manager
 
 ROOT_ROLE = Role(identities.ROOT, "store administrator (provisioning only)")
 

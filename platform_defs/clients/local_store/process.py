@@ -23,17 +23,17 @@ import requests
 
 from platform_defs import credentials as creds_mod
 from platform_defs import detached
-from platform_defs.endpoint import StoreEndpoint
-from platform_defs.errors import IdentityError, StoreStartError
-from platform_defs.local_tls import TlsFiles, ensure_store_tls, mutual_tls_files
-from platform_defs.private import private_dir, private_tree
-from platform_defs.resources.local_store import (
+from platform_defs.clients.local_store import (
     backends,
     identities_file,
     ports,
     root_keys,
     weed_security,
 )
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.errors import IdentityError, StoreStartError
+from platform_defs.local_tls import TlsFiles, ensure_store_tls, mutual_tls_files
+from platform_defs.private import private_dir, private_tree
 from platform_defs.settings import PlatformSettings
 
 _LOG_TAIL_LINES = 25

@@ -10,18 +10,18 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 from platform_defs import identities
+from platform_defs.clients.local_store import LocalStore
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError
 from platform_defs.identities import Role
-from platform_defs.resources.identity_admin import IdentityAdmin, admin_for
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.identities.admin import IdentityAdmin, admin_for
 from platform_defs.settings import PlatformSettings
 
 SETTLE_SECONDS = 15.0
 # Where an identity's keys go once granted: `CredentialDistributor.publish` of the target
-# (platform_defs.rotation.distributor_for), passed in so this module needs no target code.
+# (`PlatformTarget.credential_distributor`), passed in so this module needs no target code.
 Publish = Callable[[str, Credentials], None]
 
 

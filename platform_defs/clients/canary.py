@@ -18,6 +18,8 @@ from datetime import UTC, datetime, timedelta
 import tenacity
 import urllib3
 
+from platform_defs.clients.s3 import CANARY_PREFIX, CanaryResult, ObjectStore
+from platform_defs.clients.verdicts import Remediation, Status
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import (
     BucketError,
@@ -25,8 +27,6 @@ from platform_defs.errors import (
     PlatformError,
     StoreUnreachableError,
 )
-from platform_defs.resources.s3 import CANARY_PREFIX, CanaryResult, ObjectStore
-from platform_defs.resources.verdicts import Remediation, Status
 
 # Answers that mean "try again", not "no": overload and hiccups (S3's and MinIO's codes).
 TRANSIENT_CODES = frozenset(

@@ -3,14 +3,18 @@
 It evaluates the same cluster checks a run would (workload available, volumes bound, Service
 endpoints, namespace active) by invoking them directly, and adds what only matters over time:
 container restarts and whether the ingress exists. Like the store-health sensor it records an
-observation and check evaluations without launching a run. Local target: it skips.
+observation and check evaluations without launching a run. Local target: it skips (the
+target has no cluster).
 """
 
 from __future__ import annotations
 
 import dagster as dg
 
-from platform_defs.errors import PlatformError
+from assets.cluster.checks import CHECKS
+from platform_defs.errors import NotOnThisTargetError, PlatformError
+from platform_defs.k8s import live
+from platform_defs.k8s.cluster import Cluster
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
 
@@ -19,15 +23,14 @@ INGRESS = "minio-ingress"
 
 
 def evaluate_cluster_health(platform: PlatformResource) -> dg.SensorResult | dg.SkipReason:
-    settings = platform.settings()
-    if settings.target != "kubernetes":
-        return dg.SkipReason("not applicable on the local target (PLATFORM_TARGET=local)")
-    from assets.cluster_checks import CHECKS
-    from platform_defs.k8s import live
-    from platform_defs.targets.kubernetes import KubernetesTarget
-
-    target = platform.target()
-    assert isinstance(target, KubernetesTarget)
+    settings, target = platform.settings(), platform.target()
+    cluster: Cluster | PlatformError
+    try:
+        cluster = target.cluster()
+    except NotOnThisTargetError as exc:
+        return dg.SkipReason(str(exc))
+    except PlatformError as exc:
+        cluster = exc  # the checks below say why, each as a failed evaluation
     events: list[dg.AssetObservation | dg.AssetCheckEvaluation] = []
     for check in CHECKS:
         (key,) = check.check_keys
@@ -43,7 +46,8 @@ def evaluate_cluster_health(platform: PlatformResource) -> dg.SensorResult | dg.
             )
         )
     try:
-        cluster = target.cluster()
+        if isinstance(cluster, PlatformError):
+            raise cluster
         restarts = live.container_restarts(cluster, settings.namespace, MINIO_PODS)
         ingress = cluster.get("networking.k8s.io/v1", "Ingress", INGRESS, settings.namespace)
     except PlatformError as exc:

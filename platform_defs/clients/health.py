@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 
 import requests
 
+from platform_defs.clients.canary import run_canary
+from platform_defs.clients.verdicts import Remediation, Status
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.canary import run_canary
-from platform_defs.resources.verdicts import Remediation, Status
 
 __all__ = ["MINIO_PATHS", "HealthReport", "Probe", "Remediation", "Status", "check_store"]
 

@@ -1,7 +1,7 @@
 """Checks that only mean something on the `kubernetes` target: MinIO's workload, volumes and
 Service, read from the live cluster.
 
-They are defined only when PLATFORM_TARGET=kubernetes (see `platform_defs.k8s.defs`): on the
+They are defined only when PLATFORM_TARGET=kubernetes (see `assets.cluster`): on the
 local target there is no Deployment, PVC or Service, and a green "not applicable" check would
 read like evidence that something was verified. The asset graph is the same on both targets;
 only these checks are added.
@@ -15,11 +15,11 @@ from typing import TypeVar
 import dagster as dg
 
 from assets.platform import analytics_namespace, object_store
-from platform_defs.errors import PlatformError
+from platform_defs.errors import NotOnThisTargetError, PlatformError
 from platform_defs.k8s import endpoints, live
 from platform_defs.k8s.cluster import Cluster
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.targets.kubernetes import SERVICE, KubernetesTarget
+from platform_defs.targets.kubernetes import SERVICE
 
 T = TypeVar("T")
 
@@ -31,12 +31,11 @@ def _evaluate(
 ) -> dg.AssetCheckResult:
     """Read one thing from the live cluster (in the platform's namespace) and judge it; an
     unreachable cluster or a refused read is a failed check saying why."""
-    target = platform.target()
-    if not isinstance(target, KubernetesTarget):
+    try:
+        found = read(platform.target().cluster(), platform.settings().namespace)
+    except NotOnThisTargetError:
         # Defensive: the checks are not defined on local, but settings may change after load.
         return dg.AssetCheckResult(passed=True, description="not applicable on the local target")
-    try:
-        found = read(target.cluster(), platform.settings().namespace)
     except PlatformError as exc:
         return dg.AssetCheckResult(passed=False, description=str(exc))
     return verdict(found)

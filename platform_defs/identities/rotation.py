@@ -11,8 +11,8 @@ For every identity (root and each service role):
 4. revoke the old keys and wait until the store refuses them.
 
 A writer that hits a refused key re-resolves its credentials and retries, and between steps 1
-and 4 both keys work, so no write is lost. The Kubernetes target plugs in through
-`register_distributor`; this module holds no Kubernetes client code.
+and 4 both keys work, so no write is lost. Each target hands out its own distributor
+(`PlatformTarget.credential_distributor`); this module holds no Kubernetes client code.
 """
 
 from __future__ import annotations
@@ -23,12 +23,12 @@ from dataclasses import dataclass, replace
 from typing import Protocol
 
 from platform_defs import credentials, identities
+from platform_defs.clients.local_store import LocalStore
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError
-from platform_defs.resources.identity_admin import ROOT_ROLE, IdentityAdmin
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.identities.admin import ROOT_ROLE, IdentityAdmin
 from platform_defs.settings import PlatformSettings
 
 SETTLE_SECONDS = 15.0
@@ -72,38 +72,6 @@ class LocalDistributor:
         state = store.running() if self.settings.embedded_store else None
         if name == identities.ROOT and state is not None and state.backend == "minio":
             store.ensure_running(adopt_root=True)  # MinIO reads MINIO_ROOT_* only at start
-
-
-DistributorFactory = Callable[[PlatformSettings], CredentialDistributor]
-
-
-def _kubernetes(settings: PlatformSettings) -> CredentialDistributor:
-    from platform_defs.k8s.rotation import KubernetesDistributor  # kubernetes client: lazily
-
-    return KubernetesDistributor(settings)
-
-
-_DISTRIBUTORS: dict[str, DistributorFactory] = {
-    "local": LocalDistributor,
-    "kubernetes": _kubernetes,
-}
-
-
-def register_distributor(target: str, factory: DistributorFactory) -> None:
-    """The hook for the Kubernetes target: `register_distributor("kubernetes", factory)`, where
-    the distributor updates the Secret and restarts the Deployment with a rollout wait."""
-    _DISTRIBUTORS[target] = factory
-
-
-def distributor_for(settings: PlatformSettings) -> CredentialDistributor:
-    factory = _DISTRIBUTORS.get(settings.target)
-    if factory is None:
-        raise IdentityError(
-            f"Credential rotation has no distributor for PLATFORM_TARGET={settings.target} in "
-            "this build (the Kubernetes target registers one with "
-            "platform_defs.rotation.register_distributor)."
-        )
-    return factory(settings)
 
 
 @dataclass(frozen=True)

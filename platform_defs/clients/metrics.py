@@ -11,9 +11,9 @@ from __future__ import annotations
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import PlatformError
-from platform_defs.resources.s3 import ObjectStore
 
 MINIO_METRICS_PATH = "/minio/v2/metrics/cluster"
 # Prometheus series -> metadata key (summed over label sets, e.g. per-server gauges).
