@@ -116,7 +116,7 @@ def check_store(
     timeouts plus the canary's `deadline` (PLATFORM_HEALTH_CANARY_DEADLINE_SECONDS) plus one
     attempt."""
     t0 = time.monotonic()
-    verify: str | bool = str(endpoint.ca_bundle) if endpoint.ca_bundle else True
+    verify = endpoint.verify
     probes: list[Probe] = []
     if endpoint.backend == "minio":
         for path in MINIO_PATHS:

@@ -51,8 +51,7 @@ def parse_prometheus(text: str, *, source: str = "the metrics endpoint") -> dict
 
 
 def scrape_minio(endpoint: StoreEndpoint, timeout: float = 3.0) -> dict[str, float]:
-    verify: str | bool = str(endpoint.ca_bundle) if endpoint.ca_bundle else True
-    resp = requests.get(endpoint.url + MINIO_METRICS_PATH, timeout=timeout, verify=verify)
+    resp = requests.get(endpoint.url + MINIO_METRICS_PATH, timeout=timeout, verify=endpoint.verify)
     resp.raise_for_status()
     return parse_prometheus(resp.text, source=resp.url)
 

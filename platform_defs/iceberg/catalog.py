@@ -48,13 +48,8 @@ def catalog_properties(settings: PlatformSettings, endpoint: StoreEndpoint) -> d
     timeout = f"{settings.s3_timeout_seconds:g}"
     props = {
         "uri": bounded_catalog_uri(settings),
-        "warehouse": f"s3://{settings.bucket}/warehouse",
-        "s3.endpoint": endpoint.url,
-        "s3.access-key-id": endpoint.credentials.access_key,
-        "s3.secret-access-key": endpoint.credentials.secret_key,
-        "s3.region": endpoint.region,
-        "s3.path-style-access": "true",
-        "s3.force-virtual-addressing": "false",
+        "warehouse": settings.warehouse_uri,
+        **endpoint.pyiceberg_properties(),
         S3_CONNECT_TIMEOUT: timeout,
         S3_REQUEST_TIMEOUT: timeout,
     }

@@ -127,14 +127,15 @@ class LocalStore:
         return None
 
     def endpoint(self, state: StoreState) -> StoreEndpoint:
-        return StoreEndpoint(
-            url=state.url,
-            credentials=creds_mod.resolve(self.settings, generate_missing=False),
-            region=self.settings.s3_region,
-            console_url=state.console_url,
-            backend=state.backend,
-            ca_bundle=Path(state.ca_bundle) if state.ca_bundle else None,
-        )
+        public = {
+            "url": state.url,
+            "region": self.settings.s3_region,
+            "ca_bundle": state.ca_bundle,
+            "console_url": state.console_url,
+            "backend": state.backend,
+        }
+        keys = creds_mod.resolve(self.settings, generate_missing=False)
+        return StoreEndpoint.from_public(public, keys)
 
     def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
         return detached.log_tail(self.log_file, lines)
