@@ -14,7 +14,7 @@ from typing import TypeVar
 
 import dagster as dg
 
-from assets.platform import analytics_namespace, object_store
+from assets.platform.provision import analytics_namespace, object_store
 from platform_defs.errors import NotOnThisTargetError, PlatformError
 from platform_defs.k8s import endpoints, live
 from platform_defs.k8s.cluster import Cluster

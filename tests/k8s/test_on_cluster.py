@@ -16,8 +16,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets import platform as platform_assets
-from assets import storage as storage_assets
+from assets.platform import provision as platform_assets
+from assets.platform import storage as storage_assets
 from platform_defs.errors import KubernetesError
 from platform_defs.k8s import cluster as k8s_cluster
 from platform_defs.k8s import portforward

@@ -12,7 +12,7 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets.platform import analytics_namespace
+from assets.platform.provision import analytics_namespace
 from platform_defs.errors import ClusterUnreachableError, PlatformError, RolloutError
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget

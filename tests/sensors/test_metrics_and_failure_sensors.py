@@ -6,9 +6,9 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from assets.health.store_metrics import build_store_metrics_sensor
+from assets.platform.run_failure import platform_run_failure_alert
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.sensors.run_failure import platform_run_failure_alert
-from platform_defs.sensors.store_metrics import build_store_metrics_sensor
 from platform_defs.settings import load_settings
 from tests import http_stub
 from tests.s3_servers import free_port

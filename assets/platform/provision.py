@@ -12,7 +12,7 @@ TAGS = {"domain": "platform"}
 
 
 @dg.asset(
-    deps=["platform_preflight"],  # by key: assets/preflight.py is loaded as its own module
+    deps=["platform_preflight"],  # by key: assets/platform/preflight.py is loaded as its own module
     group_name="platform",
     owners=OWNERS,
     tags=TAGS,

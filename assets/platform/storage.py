@@ -2,7 +2,7 @@
 
 import dagster as dg
 
-from assets.platform import OWNERS, object_store
+from assets.platform.provision import OWNERS, object_store
 from platform_defs.resources.platform import PlatformResource
 
 TAGS = {"domain": "storage"}

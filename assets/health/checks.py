@@ -2,10 +2,10 @@
 
 import dagster as dg
 
-from assets.platform import object_store
+from assets.health.store_health import HEALTH_CHECK_NAME, evaluate_store
+from assets.platform.provision import object_store
 from platform_defs.iceberg.warehouse_health import check_warehouse
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.sensors.store_health import HEALTH_CHECK_NAME, evaluate_store
 
 
 @dg.asset_check(

@@ -4,8 +4,8 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets.platform import OWNERS
-from assets.warehouse import iceberg_warehouse
+from assets.platform.provision import OWNERS
+from assets.warehouse.iceberg import iceberg_warehouse
 from platform_defs.iceberg import health_table
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.table_metadata import table_metadata

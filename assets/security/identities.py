@@ -13,8 +13,8 @@ from dataclasses import replace
 
 import dagster as dg
 
-from assets.platform import OWNERS
-from assets.storage import datalake_bucket
+from assets.platform.provision import OWNERS
+from assets.platform.storage import datalake_bucket
 from platform_defs import identities
 from platform_defs.clients.s3 import ObjectStore
 from platform_defs.errors import AccessDeniedError, BucketError

@@ -12,8 +12,8 @@ from typing import Any
 import dagster as dg
 import requests
 
-from assets.platform import OWNERS
-from assets.warehouse import iceberg_warehouse
+from assets.platform.provision import OWNERS
+from assets.warehouse.iceberg import iceberg_warehouse
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.rest_catalog import config as rest_config
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import dagster as dg
 
-from assets.inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
-from assets.platform import OWNERS
-from assets.security import service_identities
+from assets.platform.provision import OWNERS
+from assets.platform.storage import datalake_bucket
+from assets.security.identities import service_identities
 from assets.spark_jobs.context import launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
-from assets.storage import datalake_bucket
+from assets.warehouse.inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
 from platform_defs.catalog_uri import mask_uri, sqlalchemy_catalog_uri
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
@@ -263,7 +263,7 @@ def run_spark_job(
 ) -> Sequence[PipesResult]:
     """The same job module on every target; the target decides where it runs (a local child
     process or its own pod) and which endpoint and keys it gets (the spark identity's, never
-    root's: assets/security.py)."""
+    root's: assets/security/identities.py)."""
     settings = platform.settings()
     target = platform.target()
     endpoint = target.spark_endpoint()
