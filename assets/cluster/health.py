@@ -9,14 +9,16 @@ target has no cluster).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import dagster as dg
 
-from assets.cluster.checks import CHECKS
 from platform_defs.errors import NotOnThisTargetError, PlatformError
-from platform_defs.k8s import live
-from platform_defs.k8s.cluster import Cluster
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
+
+if TYPE_CHECKING:  # the kubernetes client loads on the first tick that has a cluster
+    from platform_defs.k8s.cluster import Cluster
 
 MINIO_PODS = "app.kubernetes.io/name=minio"
 INGRESS = "minio-ingress"
@@ -31,6 +33,9 @@ def evaluate_cluster_health(platform: PlatformResource) -> dg.SensorResult | dg.
         return dg.SkipReason(str(exc))
     except PlatformError as exc:
         cluster = exc  # the checks below say why, each as a failed evaluation
+    from assets.cluster.checks import CHECKS
+    from platform_defs.k8s import live
+
     events: list[dg.AssetObservation | dg.AssetCheckEvaluation] = []
     for check in CHECKS:
         (key,) = check.check_keys
