@@ -3,6 +3,8 @@ the stand-in API server and read back through the same client code the target us
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from platform_defs.k8s import diagnose
@@ -114,3 +116,21 @@ def test_a_healthy_namespace_has_no_findings(cluster: Cluster, fake: FakeApiServ
     fake.load_fixture(FIXTURES / "healthy.json")
     assert diagnose.explain(diagnose.collect(cluster, "analytics")) == []
     assert "no known cause" in diagnose.report([])
+
+
+def test_a_claim_waiting_for_its_first_consumer_points_at_the_pod() -> None:
+    """What the real server shows (test_diagnose_live.py): with a WaitForFirstConsumer class a
+    claim stays Pending while its pod is unscheduled; that is not the class's fault. Once the
+    scheduler has picked a node (the selected-node annotation), a missing PV is."""
+    sc = {
+        "metadata": {"name": "local-path"},
+        "provisioner": "kubernetes.io/no-provisioner",
+        "volumeBindingMode": "WaitForFirstConsumer",
+    }
+    pvc: dict[str, Any] = {"metadata": {"name": "data"}, "spec": {"storageClassName": "local-path"}}
+    snap = diagnose.Snapshot("analytics", pvcs=[pvc], storage_classes=[sc])
+    (waiting,) = diagnose.explain(snap)
+    assert "is Pending until a pod using it is scheduled" in waiting.problem
+    pvc["metadata"]["annotations"] = {"volume.kubernetes.io/selected-node": "node-1"}
+    (blocked,) = diagnose.explain(snap)
+    assert "has no dynamic provisioner" in blocked.problem
