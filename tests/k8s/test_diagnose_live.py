@@ -248,3 +248,98 @@ def test_a_provisioner_that_does_not_run_is_named(
 
     assert "waiting for provisioner 'rancher.io/local-path'" in message
     assert "is not running" in message
+
+
+def _bare_deployment(namespace: str, name: str, **spec: Any) -> Document:
+    labels = {"app": name}
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "Deployment",
+        "metadata": {"name": name, "namespace": namespace},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": labels},
+            "template": {
+                "metadata": {"labels": labels},
+                "spec": {
+                    "nodeSelector": {"disktype": "nvme"},
+                    "containers": [{"name": "app", "image": "registry.invalid/app:1"}],
+                },
+            },
+            **spec,
+        },
+    }
+
+
+def test_progress_deadline_fails_without_waiting_for_the_timeout(
+    live_env: env.Running, api: k8s_cluster.Cluster, namespace: str
+) -> None:
+    """A Deployment that cannot progress (its pod is unschedulable) past its
+    progressDeadlineSeconds: the real Deployment controller sets Progressing=False
+    ProgressDeadlineExceeded, and the wait stops at once (as `kubectl rollout status` does)
+    instead of sitting out PLATFORM_K8S_ROLLOUT_TIMEOUT_SECONDS."""
+    deployment = _bare_deployment(namespace, "deadline", progressDeadlineSeconds=2)
+    k8s_apply.apply_one(api, deployment)
+    timeout = 120.0
+    target = KubernetesTarget(
+        load_settings(
+            target="kubernetes",
+            kubeconfig=live_env.kubeconfig,
+            namespace=namespace,
+            k8s_rollout_timeout_seconds=timeout,
+        )
+    )
+    start = time.monotonic()
+    with pytest.raises(RolloutError) as err:
+        target._wait(api, deployment)
+    assert time.monotonic() - start < timeout / 2
+    message = str(err.value)
+    assert 'deployment "deadline" exceeded its progress deadline' in message
+    assert f"Deployment/deadline in namespace {namespace}" in message and " failed: " in message
+    assert "didn't match Pod's node affinity/selector" in message
+
+
+def test_ingress_without_controller_or_tls_secret_is_explained(
+    api: k8s_cluster.Cluster, namespace: str, documents: dict[str, list[Document]]
+) -> None:
+    """The dev overlay's Ingresses on a cluster with no ingress controller (no IngressClass, as
+    on this control plane) and without their TLS Secret (not applied here)."""
+    ingresses = [d for d in _dev_overlay(documents, namespace) if d["kind"] == "Ingress"]
+    assert ingresses
+    k8s_apply.apply_all(api, ingresses)
+
+    text = diagnose.report(diagnose.explain(diagnose.collect(api, namespace)))
+
+    for ing in ingresses:
+        name = ing["metadata"]["name"]
+        wanted = ing["spec"]["ingressClassName"]
+        assert f"Ingress/{name}: asks for ingress class '{wanted}'" in text, text
+        for tls in ing["spec"].get("tls") or []:
+            secret = tls["secretName"]
+            assert f"uses TLS Secret '{secret}', which does not exist in {namespace}" in text
+
+
+def test_a_rolled_out_overlay_has_no_findings(
+    live_env: env.Running,
+    api: k8s_cluster.Cluster,
+    namespace: str,
+    documents: dict[str, list[Document]],
+) -> None:
+    """The dev overlay (its Ingresses aside: no controller runs here) rolled out by the real
+    controllers and kwok: the wait returns the replicas and the diagnosis finds nothing, so
+    findings on a stuck rollout are not noise the healthy state also produces."""
+    docs = [d for d in _dev_overlay(documents, namespace) if d["kind"] != "Ingress"]
+    k8s_apply.apply_all(api, docs)
+    target = KubernetesTarget(
+        load_settings(
+            target="kubernetes",
+            kubeconfig=live_env.kubeconfig,
+            namespace=namespace,
+            k8s_rollout_timeout_seconds=120,
+        )
+    )
+    replicas = target._wait(api, _one(docs, "Deployment"))
+    assert (replicas.kind, replicas.ready) == ("Deployment", 1)
+    snap = diagnose.collect(api, namespace)
+    assert [p["status"]["phase"] for p in snap.pvcs] == ["Bound"]
+    assert diagnose.explain(snap) == []
