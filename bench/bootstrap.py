@@ -83,7 +83,7 @@ def run_job(env: dict[str, str]) -> float:
 
 
 def one_repeat(samples: Samples) -> None:
-    from platform_defs.resources.local_store import LocalStore
+    from platform_defs.clients.local_store import LocalStore
     from platform_defs.settings import load_settings
     from tools.local_servers import free_port
 

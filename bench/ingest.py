@@ -90,7 +90,7 @@ def raw_put(endpoint: StoreEndpoint, size: int) -> tuple[float, int]:
     (multipart, 64 MiB parts). Returns (seconds, bytes); the objects are removed afterwards."""
     from minio.deleteobjects import DeleteObject
 
-    from platform_defs.resources.s3 import ObjectStore
+    from platform_defs.clients.s3 import ObjectStore
 
     client = ObjectStore(endpoint, timeout=10.0, read_timeout=120.0, pool_size=16).client
     object_size = min(128 * MB, size // PUT_THREADS)

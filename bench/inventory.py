@@ -59,7 +59,7 @@ def bare_listing(client: Minio) -> int:
 
 
 def run(args: argparse.Namespace) -> list[Result]:
-    from platform_defs.resources.s3 import ObjectStore
+    from platform_defs.clients.s3 import ObjectStore
     from tools.local_servers import local_store_server, make_bucket
 
     n = repeats(args, 3)

@@ -88,7 +88,7 @@ def run(args: argparse.Namespace) -> list[Result]:
     with scratch("spark-connect") as tmp, local_store_server(tmp / "store", "seaweedfs") as server:
         make_bucket(server.endpoint, BUCKET)
         client = server.endpoint
-        from platform_defs.resources.s3 import ObjectStore
+        from platform_defs.clients.s3 import ObjectStore
 
         minio = ObjectStore(client, timeout=10.0).client
         for i in range(OBJECTS):

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import yaml
 
+from platform_defs.clients.local_store import LocalStore
 from platform_defs.credentials import write_private_text
 from platform_defs.errors import PlatformError
 from platform_defs.private import private_dir, private_tree, restrict_umask
-from platform_defs.resources.local_store import LocalStore
 from platform_defs.rest_catalog import config as rest_config
 from platform_defs.rest_catalog.server import RestCatalogServer
 from platform_defs.settings import PlatformSettings, load_settings

@@ -21,7 +21,7 @@ import os
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from platform_defs import identities
+from platform_defs import identities, targets
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import RestCatalogError
 from platform_defs.iceberg.catalog import catalog_properties
@@ -56,10 +56,8 @@ def _identity(write: bool) -> str:
 
 def store_endpoint(identity: str, settings: PlatformSettings | None = None) -> StoreEndpoint:
     """The object store as `identity` (analyst, spark) sees it: URL, CA, that identity's keys."""
-    from platform_defs.targets.local import LocalTarget
-
     s = _settings(settings)
-    endpoint = LocalTarget(s).endpoint()
+    endpoint = targets.select(s).endpoint()
     return replace(endpoint, credentials=identities.load(s, identity))
 
 

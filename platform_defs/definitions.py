@@ -10,37 +10,26 @@ import warnings
 
 import dagster as dg
 
-from assets import health as health_assets
-from assets import ops as ops_assets
-from assets import platform as platform_assets
-from assets import preflight as preflight_assets
-from assets import rest_catalog as rest_catalog_assets
-from assets import security as security_assets
-from assets import storage as storage_assets
-from assets import warehouse as warehouse_assets
-from platform_defs.jobs import (
-    bootstrap_platform,
-    iceberg_maintenance,
-    platform_health,
-    record_health_history,
-    remediate_object_store,
-    reprovision_service_identities,
-)
-from platform_defs.k8s.defs import kubernetes_definitions
+from assets.cluster import cluster_definitions
+from assets.health import checks as health_checks
+from assets.health import history as health_history
+from assets.health.history_sensor import health_history_recorder
+from assets.health.jobs import platform_health, platform_health_hourly, record_health_history
+from assets.health.store_health import build_store_health_sensor
+from assets.health.store_metrics import build_store_metrics_sensor
+from assets.platform import preflight, provision, storage
+from assets.platform.jobs import bootstrap_platform, remediate_object_store
+from assets.platform.run_failure import platform_run_failure_alert
+from assets.security import identities as security_identities
+from assets.security.jobs import reprovision_service_identities
+from assets.security.rotation import rotate_credentials
+from assets.warehouse import iceberg, rest_catalog
+from assets.warehouse.jobs import iceberg_maintenance, iceberg_maintenance_daily
+from assets.warehouse.recovery import recover_catalog
+from assets.warehouse.tables_sensor import build_warehouse_tables_sensor, discover_table_specs
 from platform_defs.private import restrict_umask
-from platform_defs.recovery_job import recover_catalog
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.resources.preflight import RunLockResource
-from platform_defs.rotation_job import rotate_credentials
-from platform_defs.schedules import iceberg_maintenance_daily, platform_health_hourly
-from platform_defs.sensors.health_history import health_history_recorder
-from platform_defs.sensors.run_failure import platform_run_failure_alert
-from platform_defs.sensors.store_health import build_store_health_sensor
-from platform_defs.sensors.store_metrics import build_store_metrics_sensor
-from platform_defs.sensors.warehouse_tables import (
-    build_warehouse_tables_sensor,
-    discover_table_specs,
-)
 from platform_defs.settings import load_settings
 
 # Every Dagster process that loads this code (`job execute`, the code server, step workers)
@@ -54,21 +43,22 @@ warnings.filterwarnings(
     category=dg.PreviewWarning,
 )
 settings = load_settings()
+# The asset modules, by domain (assets/<domain>/): platform, security, warehouse, health.
 _modules = [
-    preflight_assets,
-    platform_assets,
-    storage_assets,
-    security_assets,
-    warehouse_assets,
-    rest_catalog_assets,
-    ops_assets,
-    health_assets,
+    preflight,
+    provision,
+    storage,
+    security_identities,
+    iceberg,
+    rest_catalog,
+    health_history,
+    health_checks,
 ]
 # Every other table in the catalog, as listed when this code location loads (or reloads).
-table_specs = discover_table_specs(settings, owners=platform_assets.OWNERS)
+table_specs = discover_table_specs(settings, owners=provision.OWNERS)
 
-# Cluster checks (kubernetes target only), the drift sensor and the Spark Pipes client for pods
-# are merged in; one module-level Definitions object only (Dagster refuses two).
+# The cluster domain (checks on the kubernetes target only, drift and health sensors) is merged
+# in; one module-level Definitions object only (Dagster refuses two).
 defs = dg.Definitions.merge(
     dg.Definitions(
         assets=[*dg.load_assets_from_modules(_modules), *table_specs],
@@ -95,9 +85,8 @@ defs = dg.Definitions.merge(
         ],
         resources={
             "platform": PlatformResource(),
-            "pipes": dg.PipesSubprocessClient(),
             "run_lock": RunLockResource(),
         },
     ),
-    kubernetes_definitions(settings),
+    cluster_definitions(settings),
 )

@@ -65,6 +65,11 @@ class CatalogError(PlatformError):
     """The Iceberg catalog cannot be reached or is misconfigured."""
 
 
+class NotOnThisTargetError(PlatformError):
+    """What a target cannot do by its nature (a cluster on the local target): callers that
+    serve both targets catch it to say "not applicable" instead of asking which target it is."""
+
+
 class ManifestError(PlatformError):
     """The Kubernetes manifests cannot be prepared, rendered or fail a policy."""
 

@@ -110,7 +110,7 @@ def provision_identities(server: RunningServer, settings: PlatformSettings) -> N
     their keys where the platform looks, as the operator of an external store would. A MinIO
     container needs nothing: the platform manages it through the admin API itself."""
     from platform_defs import identities
-    from platform_defs.resources.identity_admin import SeaweedFileAdmin
+    from platform_defs.identities.admin import SeaweedFileAdmin
 
     if server.store is None:
         return

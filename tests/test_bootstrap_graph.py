@@ -13,11 +13,11 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.credentials import Credentials
 from platform_defs.definitions import defs
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import BucketError, SettingsError, StoreUnreachableError
-from platform_defs.resources.s3 import ObjectStore
 from tests.s3_servers import free_port
 
 pytestmark = pytest.mark.slow

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from platform_defs.clients.s3 import CANARY_BUCKET_PREFIX, CanaryResult, ObjectStore
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.s3 import CANARY_BUCKET_PREFIX, CanaryResult, ObjectStore
 
 pytestmark = pytest.mark.slow
 

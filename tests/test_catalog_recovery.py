@@ -19,11 +19,11 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.definitions import defs
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
 from platform_defs.iceberg.catalog import load_catalog
-from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import load_settings
 from platform_defs.spark.session import prepare
 from tests.test_bootstrap_graph import SPINE, run_bootstrap

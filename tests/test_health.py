@@ -18,11 +18,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import dagster as dg
 import pytest
 
+from assets.health.store_health import HealthCursor, advance, build_store_health_sensor
+from platform_defs.clients.health import MINIO_PATHS, Status, check_store, classify_minio, probe
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.health import MINIO_PATHS, Status, check_store, classify_minio, probe
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.sensors.store_health import HealthCursor, advance, build_store_health_sensor
 from platform_defs.settings import load_settings
 from tests.s3_servers import free_port
 

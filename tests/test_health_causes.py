@@ -21,11 +21,11 @@ import dagster as dg
 import pytest
 
 from platform_defs import identities
+from platform_defs.clients.health import Status, check_store
+from platform_defs.clients.s3 import CANARY_PREFIX, ObjectStore
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.health import Status, check_store
-from platform_defs.resources.identity_admin import SeaweedFileAdmin
+from platform_defs.identities.admin import SeaweedFileAdmin
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.resources.s3 import CANARY_PREFIX, ObjectStore
 from tests.fault_proxy import Fault, FaultProxy
 from tests.security.conftest import Platform, start_platform
 

@@ -5,11 +5,11 @@ from __future__ import annotations
 import dagster as dg
 import pytest
 
+from platform_defs.clients.metrics import parse_prometheus
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg import health_table
 from platform_defs.iceberg.catalog import load_catalog
-from platform_defs.resources.metrics import parse_prometheus
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import load_settings
 from tests.test_bootstrap_graph import SPINE, materialization_metadata, run_bootstrap

@@ -16,10 +16,10 @@ from typing import BinaryIO, cast
 
 import pytest
 
+from platform_defs.clients.local_store import LocalStore
+from platform_defs.clients.local_store.ports import is_free
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.errors import StoreStartError
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.resources.local_store.ports import is_free
-from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import load_settings
 from tests import process_guard
 from tests.s3_servers import free_port

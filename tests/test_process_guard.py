@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_defs.resources.local_store import LocalStore
+from platform_defs.clients.local_store import LocalStore
 from platform_defs.settings import load_settings
 from tests import process_guard, reaper
 from tests.s3_servers import free_port
@@ -44,7 +44,7 @@ import time
 
 import pytest
 
-from platform_defs.resources.local_store import process
+from platform_defs.clients.local_store import process
 from tests import s3_servers
 
 

@@ -16,10 +16,10 @@ from pathlib import Path
 import pytest
 
 from platform_defs import credentials
+from platform_defs.clients.local_store import LocalStore
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CredentialsError
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from tests.s3_servers import free_port
 

@@ -165,7 +165,7 @@ def test_kubernetes_api_that_stops_answering_after_the_probe(
 def test_iceberg_warehouse_fails_within_the_bound_on_a_silent_catalog(
     external_store_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from assets.warehouse import iceberg_warehouse
+    from assets.warehouse.iceberg import iceberg_warehouse
     from tests.test_bootstrap_graph import run_bootstrap
 
     assert run_bootstrap().success  # the store, bucket and identities the asset needs

@@ -11,6 +11,12 @@ import dagster as dg
 import pyarrow as pa
 import pytest
 
+from assets.health.store_health import (
+    HealthCursor,
+    build_store_health_sensor,
+    record_verdict,
+)
+from assets.warehouse.tables_sensor import GROUP, discover_table_specs
 from platform_defs.iceberg.table_metadata import (
     COLUMN_SCHEMA,
     ROW_COUNT,
@@ -19,12 +25,6 @@ from platform_defs.iceberg.table_metadata import (
     table_metadata,
 )
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.sensors.store_health import (
-    HealthCursor,
-    build_store_health_sensor,
-    record_verdict,
-)
-from platform_defs.sensors.warehouse_tables import GROUP, discover_table_specs
 from platform_defs.settings import load_settings
 
 

@@ -12,11 +12,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from platform_defs.clients.local_store import LocalStore
+from platform_defs.clients.local_store.ports import pick_free_pairs
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.credentials import Credentials, generate, save
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.resources.local_store.ports import pick_free_pairs
-from platform_defs.resources.s3 import ObjectStore
 from platform_defs.settings import load_settings
 
 

@@ -21,7 +21,6 @@ import logging
 import os
 import sys
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, Protocol
 
 from platform_defs.credentials import Credentials, load_file
@@ -65,14 +64,12 @@ def launch_extras(
 ) -> dict[str, Any]:
     """Pipes `extras` for a job launch: everything but the secrets."""
     data = settings.model_dump(mode="json", exclude=set(SECRET_SETTINGS))
-    ca = str(endpoint.ca_bundle) if endpoint.ca_bundle else None
-    ep = {
-        "url": endpoint.url,
-        "region": endpoint.region,
-        "ca_bundle": ca,
-        "backend": endpoint.backend,
+    return {
+        "settings": data,
+        "endpoint": endpoint.public(),
+        "params": params or {},
+        "checks": list(checks),
     }
-    return {"settings": data, "endpoint": ep, "params": params or {}, "checks": list(checks)}
 
 
 def launch_env(settings: PlatformSettings, endpoint: StoreEndpoint) -> dict[str, str]:
@@ -105,16 +102,18 @@ def _credentials_from_env(settings: PlatformSettings) -> Credentials:
 
 
 def endpoint_from(settings: PlatformSettings, info: dict[str, Any] | None) -> StoreEndpoint:
-    info = info or {}
-    url = info.get("url") or settings.s3_endpoint or f"http://127.0.0.1:{settings.s3_port}"
-    ca = info.get("ca_bundle") or os.environ.get(CA_BUNDLE_ENV)
-    return StoreEndpoint(
-        url=str(url),
-        credentials=_credentials_from_env(settings),
-        region=str(info.get("region") or settings.s3_region),
-        ca_bundle=Path(ca) if ca else None,
-        backend=str(info.get("backend") or "external"),
+    """The launcher's endpoint (Pipes extras); run by hand, the configured or embedded store,
+    with the scheme the settings give it (PLATFORM_STORE_TLS serves the embedded store on
+    https)."""
+    info = dict(info or {})
+    scheme = "https" if settings.store_tls else "http"
+    info["url"] = (
+        info.get("url") or settings.s3_endpoint or f"{scheme}://127.0.0.1:{settings.s3_port}"
     )
+    info["ca_bundle"] = info.get("ca_bundle") or os.environ.get(CA_BUNDLE_ENV)
+    info["region"] = info.get("region") or settings.s3_region
+    info["backend"] = info.get("backend") or "external"
+    return StoreEndpoint.from_public(info, _credentials_from_env(settings))
 
 
 class StandaloneReporter:

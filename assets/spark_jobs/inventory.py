@@ -20,8 +20,8 @@ from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
 from assets.spark_jobs.context import JobContext
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.s3 import ObjectStore
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

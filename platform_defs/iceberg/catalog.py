@@ -14,11 +14,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from platform_defs.catalog_uri import bounded_catalog_uri, mask_uri, sqlalchemy_catalog_uri
+from platform_defs.clients.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CatalogError
 from platform_defs.iceberg import lost
 from platform_defs.private import private_dir
-from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 
 if TYPE_CHECKING:
@@ -48,13 +48,8 @@ def catalog_properties(settings: PlatformSettings, endpoint: StoreEndpoint) -> d
     timeout = f"{settings.s3_timeout_seconds:g}"
     props = {
         "uri": bounded_catalog_uri(settings),
-        "warehouse": f"s3://{settings.bucket}/warehouse",
-        "s3.endpoint": endpoint.url,
-        "s3.access-key-id": endpoint.credentials.access_key,
-        "s3.secret-access-key": endpoint.credentials.secret_key,
-        "s3.region": endpoint.region,
-        "s3.path-style-access": "true",
-        "s3.force-virtual-addressing": "false",
+        "warehouse": settings.warehouse_uri,
+        **endpoint.pyiceberg_properties(),
         S3_CONNECT_TIMEOUT: timeout,
         S3_REQUEST_TIMEOUT: timeout,
     }

@@ -11,7 +11,6 @@ import json
 import subprocess
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from platform_defs.credentials import Credentials
@@ -24,10 +23,7 @@ def request(settings: PlatformSettings, endpoint: StoreEndpoint, table: str) -> 
     return {
         "settings": settings.model_dump(mode="json"),
         "endpoint": {
-            "url": endpoint.url,
-            "region": endpoint.region,
-            "backend": endpoint.backend,
-            "ca_bundle": str(endpoint.ca_bundle) if endpoint.ca_bundle else None,
+            **endpoint.public(),
             "access_key": endpoint.credentials.access_key,
             "secret_key": endpoint.credentials.secret_key,
         },
@@ -57,13 +53,7 @@ def _read(payload: dict[str, Any]) -> dict[str, Any]:
 
     ep = payload["endpoint"]
     settings = load_settings(_env_file=None, **payload["settings"])
-    endpoint = StoreEndpoint(
-        url=ep["url"],
-        credentials=Credentials(ep["access_key"], ep["secret_key"]),
-        region=ep["region"],
-        backend=ep["backend"],
-        ca_bundle=Path(ep["ca_bundle"]) if ep["ca_bundle"] else None,
-    )
+    endpoint = StoreEndpoint.from_public(ep, Credentials(ep["access_key"], ep["secret_key"]))
     t0 = time.monotonic()
     table = load_catalog(settings, endpoint).load_table(payload["table"])
     snapshot = table.current_snapshot()

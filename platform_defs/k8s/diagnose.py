@@ -22,6 +22,7 @@ _PULL = {"ErrImagePull", "ImagePullBackOff", "InvalidImageName", "ErrImageNeverP
 _CONFIG = {"CreateContainerConfigError", "CreateContainerError", "RunContainerError"}
 _DEFAULT_SC = "storageclass.kubernetes.io/is-default-class"
 _DEFAULT_IC = "ingressclass.kubernetes.io/is-default-class"
+_SELECTED_NODE = "volume.kubernetes.io/selected-node"  # the scheduler's choice for a WFFC claim
 
 
 @dataclass(frozen=True)
@@ -101,6 +102,21 @@ def _provisioner_finding(snap: Snapshot, subject: str, pvc: Obj, sc: Obj) -> Fin
     provisioner = sc.get("provisioner", "?")
     events = _events_for(snap, "PersistentVolumeClaim", _name(pvc))
     latest = events[-1].get("message", "") if events else ""
+    provisioning = {"ExternalProvisioning", "ProvisioningFailed"}
+    if (
+        sc.get("volumeBindingMode") == "WaitForFirstConsumer"
+        and not _annotation(pvc, _SELECTED_NODE)
+        and not any(e.get("reason") in provisioning for e in events)
+    ):
+        # Seen on a real server: with such a class a claim is Pending *because* its pod is not
+        # scheduled (no node selected yet), whatever the provisioner; blaming the class would
+        # send the reader to the wrong object.
+        return Finding(
+            subject,
+            f"is Pending until a pod using it is scheduled: StorageClass '{_name(sc)}' binds "
+            "on first consumer (WaitForFirstConsumer) and no node has been selected yet.",
+            "fix why the pod cannot be scheduled (below); the claim then binds by itself.",
+        )
     if provisioner == "kubernetes.io/no-provisioner":
         return Finding(
             subject,

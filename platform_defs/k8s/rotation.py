@@ -14,6 +14,8 @@ for one step, so the next step reads the new keys.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from platform_defs import credentials, identities
 from platform_defs.credentials import Credentials
 from platform_defs.k8s import identity_secrets, prepare
@@ -22,8 +24,11 @@ from platform_defs.settings import PlatformSettings
 
 
 class KubernetesDistributor:
-    def __init__(self, settings: PlatformSettings) -> None:
+    def __init__(self, settings: PlatformSettings, restart_store: Callable[[], object]) -> None:
+        """`restart_store` is the target's apply-and-wait: a root rotation changes the Secret's
+        name, hence the pod template, and must return only once MinIO runs with it."""
         self.settings = settings
+        self.restart_store = restart_store
         self._cluster: Cluster | None = None
 
     def cluster(self) -> Cluster:
@@ -53,6 +58,4 @@ class KubernetesDistributor:
         rollout. A service identity: nothing, its pods read the Secret when they start."""
         if name != identities.ROOT:
             return
-        from platform_defs.targets.kubernetes import KubernetesTarget
-
-        KubernetesTarget(self.settings).ensure_store()
+        self.restart_store()

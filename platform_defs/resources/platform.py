@@ -6,8 +6,9 @@ from dataclasses import replace
 
 from dagster import ConfigurableResource
 
+from platform_defs import targets
+from platform_defs.clients.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from platform_defs.targets.base import PlatformTarget
 
@@ -20,14 +21,7 @@ class PlatformResource(ConfigurableResource["PlatformResource"]):
         return load_settings()
 
     def target(self) -> PlatformTarget:
-        settings = self.settings()
-        if settings.target == "local":
-            from platform_defs.targets.local import LocalTarget
-
-            return LocalTarget(settings)
-        from platform_defs.targets.kubernetes import KubernetesTarget
-
-        return KubernetesTarget(settings)
+        return targets.select(self.settings())
 
     def endpoint(self) -> StoreEndpoint:
         return self.target().endpoint()

@@ -14,10 +14,10 @@ from dataclasses import dataclass, field
 from dagster import ConfigurableResource, InitResourceContext
 from pydantic import PrivateAttr
 
+from platform_defs.clients.local_store import LocalStore, backends, ports
+from platform_defs.clients.local_store.process import StoreState
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.errors import StoreUnreachableError
-from platform_defs.resources.local_store import LocalStore, backends, ports
-from platform_defs.resources.local_store.process import StoreState
-from platform_defs.resources.s3 import ObjectStore
 from platform_defs.run_lock import RunLock
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark.java import check_java

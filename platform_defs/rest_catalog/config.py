@@ -72,7 +72,7 @@ def render(settings: PlatformSettings, store: StoreEndpoint, tokens: dict[str, s
         "catalog.catalog-impl": "org.apache.iceberg.jdbc.JdbcCatalog",
         "catalog.uri": target.url,
         "catalog.jdbc.schema-version": "V1",
-        "catalog.warehouse": f"s3://{settings.bucket}/warehouse",
+        "catalog.warehouse": settings.warehouse_uri,
         "catalog.io-impl": S3_FILE_IO,
         "catalog.s3.endpoint": store.url,
         "catalog.s3.path-style-access": "true",

@@ -22,11 +22,11 @@ from pathlib import Path
 import requests
 
 from platform_defs import detached
+from platform_defs.clients.local_store.ports import free_within
 from platform_defs.credentials import write_private_text
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import RestCatalogError
 from platform_defs.private import private_dir
-from platform_defs.resources.local_store.ports import free_within
 from platform_defs.rest_catalog import build, config
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark.conf import CHECKSUM_ENV

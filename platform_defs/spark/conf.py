@@ -121,7 +121,7 @@ def _jdbc_catalog(
         f"{prefix}.type": "jdbc",
         f"{prefix}.uri": target.url,
         f"{prefix}.jdbc.schema-version": "V1",
-        f"{prefix}.warehouse": f"s3://{settings.bucket}/warehouse",
+        f"{prefix}.warehouse": settings.warehouse_uri,
         f"{prefix}.io-impl": S3_FILE_IO,
         f"{prefix}.s3.endpoint": endpoint.url,
         f"{prefix}.s3.path-style-access": "true",

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from platform_defs.catalog_uri import mask_uri
+from platform_defs.clients.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import (
     CatalogError,
@@ -22,7 +23,6 @@ from platform_defs.errors import (
 )
 from platform_defs.iceberg.catalog import refuse_lost_sqlite_catalog
 from platform_defs.private import private_dir
-from platform_defs.resources.s3 import S3_TIMEOUT_SETTING, ObjectStore
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
 from platform_defs.spark.conf import SparkSetup, build_spark_setup

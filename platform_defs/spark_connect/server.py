@@ -31,11 +31,11 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from platform_defs import detached
+from platform_defs.clients.local_store.ports import free_within
 from platform_defs.credentials import write_private_text
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import SparkConnectError
 from platform_defs.private import private_dir
-from platform_defs.resources.local_store.ports import free_within
 from platform_defs.settings import PlatformSettings
 from platform_defs.spark import jars
 from platform_defs.spark.conf import build_spark_setup

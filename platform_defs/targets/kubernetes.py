@@ -11,7 +11,9 @@ the pods use.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
@@ -31,8 +33,12 @@ from platform_defs.k8s import (
 )
 from platform_defs.k8s.cluster import Cluster, ClusterTarget, connect, running_in_cluster
 from platform_defs.k8s.render import Document
+from platform_defs.k8s.rotation import KubernetesDistributor
 from platform_defs.settings import PlatformSettings
-from platform_defs.targets.base import NamespaceInfo, StoreInfo
+from platform_defs.targets.base import NamespaceInfo, RestCatalogInfo, StoreInfo
+
+if TYPE_CHECKING:
+    import dagster as dg
 
 SERVICE = "iceberg-minio"
 API_PORT = 9000
@@ -42,6 +48,8 @@ REST_CATALOG_PORT = 8181
 
 
 class KubernetesTarget:
+    name = "kubernetes"
+
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
         self._cluster: Cluster | None = None
@@ -204,13 +212,39 @@ class KubernetesTarget:
         )
         return endpoint, secret
 
-    def rest_catalog(self) -> live.Replicas | None:
-        """The REST catalog Deployment's replicas if the component is applied, else None.
+    def credential_distributor(self) -> KubernetesDistributor:
+        return KubernetesDistributor(self.settings, restart_store=self.ensure_store)
 
-        Only looked at, never applied here: it needs the service identities the bootstrap
-        creates, so it is applied afterwards (`make install-data-components
-        OVERLAY=<env>-rest-catalog`, manifests/README.md).
-        """
+    def spark_endpoint(self) -> StoreEndpoint:
+        return self.pod_endpoint()[0]
+
+    def launch_spark_step(
+        self,
+        context: dg.AssetExecutionContext,
+        module_args: Sequence[str],
+        extras: Mapping[str, Any],
+        secret_env: Mapping[str, str],
+    ) -> dg.PipesClientCompletedInvocation:
+        """Its own pod (`k8s/pipes.py`): the driver's Java and memory stay out of the run
+        worker. `secret_env` is not sent: the pod reads the spark identity's Secret itself."""
+        from platform_defs.k8s import pipes  # dagster-k8s: ~1 s to import, only for a step
+
+        _, secret = self.pod_endpoint()
+        return pipes.run_spark_step(
+            context,
+            pipes.pipes_client(self.settings),
+            self.settings,
+            command=["python", "-m", *module_args],
+            secret_name=secret,
+            extras=extras,
+        )
+
+    def never_provisioned(self) -> bool:
+        """The cluster's state is the cluster's: a missing MinIO is "down", never "new"."""
+        return False
+
+    def rest_catalog(self) -> live.Replicas | None:
+        """The REST catalog Deployment's replicas if the component is applied, else None."""
         cluster, ns = self.cluster(), self.settings.namespace
         if cluster.get("v1", "Service", REST_CATALOG, ns) is None:
             return None
@@ -219,6 +253,32 @@ class KubernetesTarget:
             return None
         deployment.setdefault("kind", "Deployment")
         return live.replicas(deployment)
+
+    def ensure_rest_catalog(self) -> RestCatalogInfo:
+        """Only reported, never applied here: it needs the service identities the bootstrap
+        creates, so it is applied afterwards (`make install-data-components
+        OVERLAY=<env>-rest-catalog`, manifests/README.md)."""
+        replicas = self.rest_catalog()
+        overlay = f"{self.settings.k8s_overlay}-rest-catalog"
+        if replicas is None:
+            reason = (
+                f"the rest-catalog component is not applied; after the bootstrap run "
+                f"`make install-data-components OVERLAY={overlay}`"
+            )
+            return RestCatalogInfo(False, reason=reason, metadata={"started": False})
+        url = self.rest_catalog_url
+        return RestCatalogInfo(
+            True,
+            url=url,
+            message=f"REST catalog in the cluster at {url}: {replicas.ready} ready",
+            metadata={
+                "started": True,
+                "ready_replicas": replicas.ready,
+                "desired_replicas": replicas.desired,
+                "overlay": overlay,
+                "access_control": "NetworkPolicy only: no per-identity tokens on Kubernetes",
+            },
+        )
 
     @property
     def rest_catalog_url(self) -> str:

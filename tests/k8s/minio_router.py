@@ -28,9 +28,9 @@ from minio.crypto import decrypt
 from urllib3.response import HTTPResponse
 
 from platform_defs import identities
+from platform_defs.clients.local_store import LocalStore
 from platform_defs.credentials import Credentials
-from platform_defs.resources.identity_admin import SeaweedFileAdmin
-from platform_defs.resources.local_store import LocalStore
+from platform_defs.identities.admin import SeaweedFileAdmin
 
 HOP_BY_HOP = {"connection", "keep-alive", "transfer-encoding", "expect", "content-length"}
 

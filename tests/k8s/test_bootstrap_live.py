@@ -139,9 +139,9 @@ def _job() -> dg.JobDefinition:
     definitions. Those were loaded once per session at first import; loaded under the local
     target they lack the cluster checks, which are added here as the kubernetes target adds
     them."""
-    from assets.cluster_checks import CHECKS
+    from assets.cluster.checks import CHECKS
+    from assets.platform.jobs import bootstrap_platform
     from platform_defs import definitions
-    from platform_defs.jobs import bootstrap_platform
 
     job = dg.define_asset_job(
         "bootstrap_platform_but_spark",

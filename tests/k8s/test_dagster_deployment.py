@@ -52,7 +52,8 @@ def test_kubernetes_definitions_load_and_validate(monkeypatch: pytest.MonkeyPatc
             "g = defs.resolve_asset_graph(); "
             "print(sorted(k.name for k in g.asset_check_keys)); "
             "print(sorted(s.name for s in defs.sensors)); "
-            "print(type(defs.resources['pipes_k8s'].client(settings)).__name__)",
+            "from platform_defs.k8s.pipes import pipes_client; "
+            "print(type(pipes_client(settings)).__name__)",
         ],
         capture_output=True,
         text=True,
@@ -73,9 +74,9 @@ def test_kubernetes_definitions_load_and_validate(monkeypatch: pytest.MonkeyPatc
 
 
 def test_local_definitions_have_no_cluster_checks() -> None:
-    from platform_defs.k8s.defs import kubernetes_definitions
+    from assets.cluster import cluster_definitions
 
-    defs = kubernetes_definitions(load_settings())
+    defs = cluster_definitions(load_settings())
     assert list(defs.asset_checks or []) == []
     sensors = {s.name: s.default_status for s in defs.sensors or []}
     assert sensors == {

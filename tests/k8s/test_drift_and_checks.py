@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.cluster_checks import (
+from assets.cluster.checks import (
     minio_service_has_endpoints,
     minio_volumes_bound,
     minio_workload_available,
     namespace_active,
 )
-from platform_defs.k8s.defs import evaluate_drift, kubernetes_drift_sensor_for_tests
+from assets.cluster.drift import evaluate_drift, kubernetes_drift_sensor_for_tests
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.conftest import DEPLOYMENT, READY
@@ -130,7 +130,7 @@ def test_checks_fail_with_the_reason(provisioned: KubernetesTarget, fake: FakeAp
 def test_kubernetes_health_sensor_records_checks_restarts_and_ingress(
     provisioned: KubernetesTarget, fake: FakeApiServer
 ) -> None:
-    from platform_defs.sensors.k8s_health import evaluate_cluster_health
+    from assets.cluster.health import evaluate_cluster_health
 
     fake.objects[PVC]["status"] = {"phase": "Pending"}
     fake.put(
@@ -160,7 +160,7 @@ def test_kubernetes_health_sensor_records_checks_restarts_and_ingress(
 
 
 def test_kubernetes_health_sensor_skips_on_the_local_target() -> None:
-    from platform_defs.sensors.k8s_health import evaluate_cluster_health
+    from assets.cluster.health import evaluate_cluster_health
 
     result = evaluate_cluster_health(PlatformResource())
     assert isinstance(result, dg.SkipReason)

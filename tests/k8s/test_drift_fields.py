@@ -16,9 +16,9 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from assets.cluster.drift import evaluate_drift
 from platform_defs.k8s import drift, fields, rollout
 from platform_defs.k8s.cluster import FIELD_MANAGER
-from platform_defs.k8s.defs import evaluate_drift
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.conftest import DEPLOYMENT, FIXTURES, READY

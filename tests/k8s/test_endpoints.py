@@ -8,7 +8,7 @@ import json
 
 import pytest
 
-from assets.cluster_checks import minio_service_has_endpoints
+from assets.cluster.checks import minio_service_has_endpoints
 from platform_defs.k8s import endpoints
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget

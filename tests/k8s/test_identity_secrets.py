@@ -15,11 +15,10 @@ from platform_defs import credentials, identities
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError
-from platform_defs.identities import Role
+from platform_defs.identities import Role, provisioning
 from platform_defs.k8s import pipes
-from platform_defs.resources import service_identities as provisioning
-from platform_defs.rotation import distributor_for
 from platform_defs.settings import load_settings
+from platform_defs.targets import select
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.conftest import DEPLOYMENT, READY
 from tests.k8s.fake_apiserver import APPLY, FakeApiServer
@@ -58,7 +57,7 @@ def test_spark_pod_reads_the_spark_identity_secret_never_root(
     target = KubernetesTarget(settings)
     target.ensure_store()
     spark = credentials.generate("analytics-spark")
-    distributor_for(settings).publish(identities.SPARK, spark)
+    select(settings).credential_distributor().publish(identities.SPARK, spark)
 
     endpoint, secret = target.pod_endpoint()
     refs = _secret_refs(pipes.spark_pod_spec(settings, secret_name=secret))
@@ -96,7 +95,7 @@ def test_identity_secret_is_applied_labelled_and_idempotent(
 ) -> None:
     settings = load_settings()
     creds = credentials.generate("analytics-analyst")
-    distributor = distributor_for(settings)
+    distributor = select(settings).credential_distributor()
     distributor.publish(identities.ANALYST, creds)
 
     path = f"{SECRETS}/iceberg-minio-analyst"
@@ -146,7 +145,7 @@ def test_service_identities_step_writes_a_secret_per_identity(
     monkeypatch.setattr(provisioning, "wait_accepted", lambda endpoint, creds, name: None)
     settings = load_settings()
     root = StoreEndpoint("http://127.0.0.1:9", Credentials("root-stand-in", "x" * 40))
-    publish = distributor_for(settings).publish
+    publish = select(settings).credential_distributor().publish
     kind, done = provisioning.ensure(settings, root, publish=publish)
 
     assert kind == "minio-admin-api (stand-in)"

@@ -16,8 +16,8 @@ from pathlib import Path
 import dagster as dg
 import pytest
 
-from assets import platform as platform_assets
-from assets import storage as storage_assets
+from assets.platform import provision as platform_assets
+from assets.platform import storage as storage_assets
 from platform_defs.errors import KubernetesError
 from platform_defs.k8s import cluster as k8s_cluster
 from platform_defs.k8s import portforward
@@ -58,7 +58,7 @@ def on_cluster(
 def test_bootstrap_assets_end_to_end(on_cluster: KubernetesTarget, tmp_path: Path) -> None:
     assets = dg.load_assets_from_modules([platform_assets, storage_assets])
     checks = dg.load_asset_checks_from_modules([platform_assets, storage_assets])
-    from assets.cluster_checks import CHECKS
+    from assets.cluster.checks import CHECKS
 
     result = dg.materialize([*assets, *checks, *CHECKS], resources={"platform": PlatformResource()})
     assert result.success

@@ -7,7 +7,7 @@ from typing import Any
 
 import dagster as dg
 
-from assets.rest_catalog import rest_catalog, rest_catalog_access_control
+from assets.warehouse.rest_catalog import rest_catalog, rest_catalog_access_control
 from platform_defs.k8s import apply, prepare, render
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget

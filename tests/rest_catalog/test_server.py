@@ -96,7 +96,7 @@ def test_the_asset_reuses_the_server_and_its_check_proves_the_refusal(
 ) -> None:
     import dagster as dg
 
-    from assets.rest_catalog import rest_catalog, rest_catalog_access_control
+    from assets.warehouse.rest_catalog import rest_catalog, rest_catalog_access_control
     from platform_defs.resources.platform import PlatformResource
 
     for key, value in lake.env.items():

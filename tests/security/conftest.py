@@ -9,12 +9,12 @@ from dataclasses import dataclass, replace
 import pytest
 
 from platform_defs import identities
+from platform_defs.clients.local_store import LocalStore
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.resources import service_identities as provisioning
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.resources.s3 import ObjectStore
-from platform_defs.rotation import distributor_for
+from platform_defs.identities import provisioning
 from platform_defs.settings import PlatformSettings, load_settings
+from platform_defs.targets import select
 from tests import process_guard
 from tests.s3_servers import free_port
 
@@ -54,7 +54,9 @@ def start_platform(
         process_guard.register(result.state.pid, f"store of {settings.state_dir}")
         ObjectStore(result.endpoint).ensure_bucket(settings.bucket)
         ObjectStore(result.endpoint).ensure_versioning(settings.bucket)
-        provisioning.ensure(settings, result.endpoint, publish=distributor_for(settings).publish)
+        provisioning.ensure(
+            settings, result.endpoint, publish=select(settings).credential_distributor().publish
+        )
         yield Platform(settings, store)
     finally:
         store.stop()

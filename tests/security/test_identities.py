@@ -15,13 +15,13 @@ import pytest
 from minio.crypto import encrypt
 
 from platform_defs import identities
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import AccessDeniedError, BucketError, CredentialsError
-from platform_defs.resources import service_identities as provisioning
-from platform_defs.resources.identity_admin import MinioIdentityAdmin
-from platform_defs.resources.s3 import ObjectStore
-from platform_defs.rotation import distributor_for
+from platform_defs.identities import provisioning
+from platform_defs.identities.admin import MinioIdentityAdmin
+from platform_defs.targets import select
 from tests.security.conftest import Platform, start_platform
 
 
@@ -95,7 +95,7 @@ def test_identities_are_private_files_kept_across_restarts(platform: Platform) -
         path = identities.credentials_file(platform.settings, name)
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     before = identities.load(platform.settings, identities.SPARK)
-    publish = distributor_for(platform.settings).publish
+    publish = select(platform.settings).credential_distributor().publish
     kind, done = provisioning.ensure(platform.settings, platform.root, publish=publish)
     assert kind == "seaweedfs-identities-file" and not any(p.created for p in done)
     assert identities.load(platform.settings, identities.SPARK) == before

@@ -12,13 +12,13 @@ from dataclasses import dataclass, field, replace
 
 import pytest
 
-from platform_defs import credentials, identities, rotation
+from platform_defs import credentials, identities
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.credentials import Credentials
 from platform_defs.definitions import defs
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CredentialsError, IdentityError, StoreUnreachableError
-from platform_defs.identities import Role
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.identities import Role, rotation
 from platform_defs.settings import load_settings
 from tests.security.conftest import Platform, start_platform
 
@@ -155,17 +155,17 @@ def test_rotation_refuses_weak_or_unchanged_keys() -> None:
     assert rec.steps == []
 
 
-def test_kubernetes_target_plugs_in_through_the_distributor_hook(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    settings = load_settings(_env_file=None, target="kubernetes")
+def test_each_target_hands_out_its_own_distributor() -> None:
+    """Rotation asks the target, never PLATFORM_TARGET: the kubernetes target's distributor
+    restarts MinIO through that target's apply-and-wait."""
     from platform_defs.k8s.rotation import KubernetesDistributor
+    from platform_defs.targets import select
+    from platform_defs.targets.kubernetes import KubernetesTarget
 
-    assert isinstance(rotation.distributor_for(settings), KubernetesDistributor)
-    without = {k: v for k, v in rotation._DISTRIBUTORS.items() if k != "kubernetes"}
-    monkeypatch.setattr(rotation, "_DISTRIBUTORS", without)
-    with pytest.raises(IdentityError, match="register_distributor"):
-        rotation.distributor_for(settings)
-    rec = Recorder()
-    rotation.register_distributor("kubernetes", lambda s: rec)
-    assert rotation.distributor_for(settings) is rec
+    k8s = select(load_settings(_env_file=None, target="kubernetes"))
+    distributor = k8s.credential_distributor()
+    assert isinstance(distributor, KubernetesDistributor)
+    assert isinstance(k8s, KubernetesTarget)
+    assert distributor.restart_store == k8s.ensure_store
+    local = select(load_settings(_env_file=None, target="local")).credential_distributor()
+    assert isinstance(local, rotation.LocalDistributor)

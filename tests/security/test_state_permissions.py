@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from platform_defs.resources.local_store import LocalStore
+from platform_defs.clients.local_store import LocalStore
 from platform_defs.settings import load_settings
 from tests.s3_servers import free_port
 

@@ -24,7 +24,7 @@ import pytest
 import requests
 import urllib3
 
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.clients.s3 import ObjectStore
 from tests.security.conftest import Platform, start_platform
 
 pytestmark = pytest.mark.slow

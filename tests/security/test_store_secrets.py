@@ -17,8 +17,8 @@ import pytest
 import requests
 
 from platform_defs import credentials
-from platform_defs.resources.local_store import LocalStore
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.clients.local_store import LocalStore
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.settings import PlatformSettings, load_settings
 from tests.s3_servers import free_port
 from tests.security.conftest import Platform, start_platform
@@ -151,7 +151,7 @@ def test_readme_backup_recipe_makes_a_private_archive_without_root_secret(
     client.ensure_bucket("datalake")
     client.client.put_object("datalake", "warehouse/t/data/1.parquet", io.BytesIO(b"row"), 3)
     start_store = (
-        f"{REPO}/.venv/bin/python -c 'from platform_defs.resources.local_store import "
+        f"{REPO}/.venv/bin/python -c 'from platform_defs.clients.local_store import "
         "LocalStore; from platform_defs.settings import load_settings; "
         "LocalStore(load_settings()).ensure_running()'"
     )

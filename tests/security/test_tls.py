@@ -13,11 +13,11 @@ import pytest
 import requests
 
 from platform_defs import identities, tls
+from platform_defs.clients.health import check_store
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.errors import StoreUnreachableError
 from platform_defs.iceberg.catalog import load_catalog
-from platform_defs.resources.health import check_store
 from platform_defs.resources.platform import PlatformResource
-from platform_defs.resources.s3 import ObjectStore
 from tests.s3_servers import free_port
 from tests.test_bootstrap_graph import check_results, run_bootstrap
 

@@ -23,8 +23,8 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
+from platform_defs.clients.s3 import ObjectStore
 from platform_defs.iceberg.catalog import load_catalog
-from platform_defs.resources.s3 import ObjectStore
 from tests import process_guard, reaper
 from tests.s3_servers import RunningServer
 from tests.warehouse.conftest import make_bucket, make_settings

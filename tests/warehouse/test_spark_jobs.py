@@ -20,7 +20,7 @@ from dagster import (
 
 from assets.spark_jobs.context import launch_command, launch_env, launch_extras
 from assets.spark_jobs.inventory import DUPLICATE_CHECK
-from platform_defs.resources.s3 import ObjectStore
+from platform_defs.clients.s3 import ObjectStore
 from tests.warehouse.conftest import Warehouse, make_bucket, make_settings
 
 pytestmark = [pytest.mark.slow, pytest.mark.spark]

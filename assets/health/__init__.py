@@ -1,0 +1,2 @@
+"""The health domain: live checks, health history, the store health and metrics sensors, and
+the hourly schedule."""

@@ -1,0 +1,1 @@
+"""The security domain: the service identities, and the jobs that rotate and re-grant keys."""

@@ -1,1 +1,0 @@
-"""Sensors: the platform's watchers (object-store health, run failures)."""
