@@ -227,9 +227,10 @@ def one_size(
                     mbs.append(size / MB / secs)
                     rss.append(peak)
                     loads.append(load)
+                    codec = f", codec {out['codec']}" if "codec" in out else ""
                     print(f"  {name}: {mbs[-1]:.0f} MB/s ({mbs[-1] / put_mbs[-1]:.2f}x), "
-                          f"{rss[-1]:.0f} MiB, {out.get('files', 0):.0f} files, load {load:.1f}",
-                          flush=True)  # fmt: skip
+                          f"{rss[-1]:.0f} MiB, {out.get('files', 0):.0f} files, load {load:.1f}"
+                          f"{codec}", flush=True)  # fmt: skip
             print(f"  repeat {i + 1}/{n}: raw PUT {put_mbs[-1]:.0f} MB/s", flush=True)
     finally:
         shutil.rmtree(staged, ignore_errors=True)

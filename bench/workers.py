@@ -35,7 +35,7 @@ def session() -> dict[str, float]:
     return {"start_seconds": up, "seconds": time.perf_counter() - started}
 
 
-def spark_ingest(staged: Path, variant: dict[str, dict[str, str]]) -> dict[str, float]:
+def spark_ingest(staged: Path, variant: dict[str, dict[str, str]]) -> dict[str, float | str]:
     """Staged Parquet -> an Iceberg table through Spark (table created before the clock).
 
         `variant` is a benchmark knob set (bench.ingest.SPARK_VARIANTS): `conf` is set on the running
@@ -64,12 +64,15 @@ def spark_ingest(staged: Path, variant: dict[str, dict[str, str]]) -> dict[str, 
         started = time.perf_counter()
         spark.read.parquet(str(staged)).writeTo(name).append()
         seconds = time.perf_counter() - started
-        result = {"seconds": seconds}
+        result: dict[str, float | str] = {"seconds": seconds}
         if variant.get("warm"):  # the same append again in this (now warm) JVM
             started = time.perf_counter()
             spark.read.parquet(str(staged)).writeTo(name).append()
             result["warm_seconds"] = time.perf_counter() - started
         files = spark.sql(f"SELECT count(*) AS n FROM {name}.files").collect()[0]["n"]
+        # what the table was created with (the platform's table defaults show here)
+        props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()}
+        result["codec"] = props.get("write.parquet.compression-codec", "(iceberg default)")
         spark.sql(f"DROP TABLE IF EXISTS {name} PURGE")  # frees the store's disk for the next
     finally:
         spark.stop()
@@ -126,12 +129,13 @@ def main() -> None:
     p.add_argument("--variant-json", default="{}", help="spark-ingest: conf/tblprops to set")
     p.add_argument("--mode", choices=("table", "reader", "stream"), default="stream")
     args = p.parse_args()
+    result: dict[str, float | str]
     if args.what == "session":
-        result = session()
+        result = dict(session())
     elif args.what == "spark-ingest":
         result = spark_ingest(args.staged, json.loads(args.variant_json))
     else:
-        result = pyiceberg_ingest(args.staged, args.mode)
+        result = dict(pyiceberg_ingest(args.staged, args.mode))
     print(json.dumps(result), flush=True)
 
 
