@@ -38,11 +38,12 @@ def session() -> dict[str, float]:
 def spark_ingest(staged: Path, variant: dict[str, dict[str, str]]) -> dict[str, float | str]:
     """Staged Parquet -> an Iceberg table through Spark (table created before the clock).
 
-        `variant` is a benchmark knob set (bench.ingest.SPARK_VARIANTS): `conf` is set on the running
-        session before the catalog's first use (SQL conf and catalog options are read then, so this is
-        in time; `{catalog}` in a key is the catalog's name), `tblprops` go on the CREATE TABLE; with
-    `warm` set the same append runs a second time in the same JVM (what a long-lived server pays).
-        Launch-time settings (master, driver memory) come from PLATFORM_* in the environment.
+            `variant` is a benchmark knob set (bench.ingest.SPARK_VARIANTS): `conf` is set on the running
+            session before the catalog's first use (SQL conf and catalog options are read then, so this is
+            in time; `{catalog}` in a key is the catalog's name), `tblprops` go on the CREATE TABLE; with
+        `warm` set the same append runs a second time in the same JVM (what a long-lived server pays);
+    with `sink.noop` the rows are read and dropped (Spark's noop sink): the cost before any write.
+            Launch-time settings (master, driver memory) come from PLATFORM_* in the environment.
     """
     from platform_defs.spark.session import start_session
 
@@ -61,14 +62,19 @@ def spark_ingest(staged: Path, variant: dict[str, dict[str, str]]) -> dict[str, 
         spark.sql(f"CREATE NAMESPACE IF NOT EXISTS {settings.catalog_name}.bench")
         spark.sql(f"DROP TABLE IF EXISTS {name} PURGE")
         spark.sql(f"CREATE TABLE {name} {TABLE_SQL}{tblprops}")
-        started = time.perf_counter()
-        spark.read.parquet(str(staged)).writeTo(name).append()
-        seconds = time.perf_counter() - started
-        result: dict[str, float | str] = {"seconds": seconds}
-        if variant.get("warm"):  # the same append again in this (now warm) JVM
+
+        def write() -> float:
             started = time.perf_counter()
-            spark.read.parquet(str(staged)).writeTo(name).append()
-            result["warm_seconds"] = time.perf_counter() - started
+            frame = spark.read.parquet(str(staged))
+            if variant.get("sink", {}).get("noop"):  # read and decode only: Spark's floor
+                frame.write.format("noop").mode("overwrite").save()
+            else:
+                frame.writeTo(name).append()
+            return time.perf_counter() - started
+
+        result: dict[str, float | str] = {"seconds": write()}
+        if variant.get("warm"):  # the same write again in this (now warm) JVM
+            result["warm_seconds"] = write()
         files = spark.sql(f"SELECT count(*) AS n FROM {name}.files").collect()[0]["n"]
         # what the table was created with (the platform's table defaults show here)
         props = {r["key"]: r["value"] for r in spark.sql(f"SHOW TBLPROPERTIES {name}").collect()}
