@@ -122,9 +122,17 @@ def read_results(path: Path) -> list[Result]:
     return [Result.from_json(d) for d in json.loads(path.read_text(encoding="utf-8"))]
 
 
-def standalone(prog: str, run: Callable[[argparse.Namespace], list[Result]]) -> None:
-    """`python -m bench.<name>`: run one benchmark, print its figures, optionally save them."""
-    args = parser(prog).parse_args()
+def standalone(
+    prog: str,
+    run: Callable[[argparse.Namespace], list[Result]],
+    add_arguments: Callable[[argparse.ArgumentParser], None] | None = None,
+) -> None:
+    """`python -m bench.<name>`: run one benchmark, print its figures, optionally save them.
+    `add_arguments` adds flags only that benchmark takes (run alone, not by `python -m bench`)."""
+    p = parser(prog)
+    if add_arguments:
+        add_arguments(p)
+    args = p.parse_args()
     results = run(args)
     for result in results:
         print(result.line())

@@ -49,6 +49,19 @@ def test_jdbc_conf_names_catalog_and_keeps_secrets_off_launch_conf(tmp_path: Pat
     assert setup.redacted()["spark.sql.catalog.wh.s3.secret-access-key"] == "***"
 
 
+def test_write_settings_the_ingest_benchmark_chose(tmp_path: Path) -> None:
+    """Pinned from docs/benchmarks.md "Ingest tuning": snappy as a table default (a table's own
+    codec wins), 8 MiB S3 parts on 8 upload threads, for both catalog types."""
+    for catalog_type in ("jdbc", "hadoop"):
+        settings = make_settings(tmp_path, "lake", catalog_name="wh", catalog_type=catalog_type)
+        c = build_spark_setup(settings, EP, []).conf
+        assert c["spark.sql.catalog.wh.table-default.write.parquet.compression-codec"] == "snappy"
+        assert "spark.sql.iceberg.compression-codec" not in c  # would override every table's own
+    c = build_spark_setup(make_settings(tmp_path, "lake", catalog_name="wh"), EP, []).conf
+    assert c["spark.sql.catalog.wh.s3.multipart.part-size-bytes"] == str(8 * 1024 * 1024)
+    assert c["spark.sql.catalog.wh.s3.multipart.num-threads"] == "8"
+
+
 def test_master_and_memory_come_from_settings(tmp_path: Path) -> None:
     settings = make_settings(
         tmp_path, "lake", spark_master="spark://h:7077", spark_driver_memory="3g"
