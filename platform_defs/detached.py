@@ -1,19 +1,43 @@
 """Helpers for the detached servers the platform starts and finds again (the embedded object
-store, the REST catalog): each runs in a session of its own, outlives the run that started it,
+store, the REST catalog, the Spark Connect server): each runs in a session of its own, outlives the run that started it,
 and is stopped as a whole process group. One copy here, so both stop and lock the same way."""
 
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from platform_defs.private import open_private, private_dir
+
+T = TypeVar("T")
+
+
+def read_state(state_file: Path, state_type: Callable[..., T]) -> T | None:
+    """A server's recorded state, or None when it was never written or no longer parses (a
+    state file from an older version is the same as none: the server is started afresh)."""
+    try:
+        fields: dict[str, Any] = json.loads(state_file.read_text(encoding="utf-8"))
+        return state_type(**fields)
+    except (FileNotFoundError, ValueError, TypeError):
+        return None
+
+
+def live_cmdline(pid: int) -> list[bytes] | None:
+    """The arguments of a live process, None when it is gone or a zombie: what each server
+    compares with what it started, so a reused pid running something else never counts."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except OSError:
+        return None
+    return None if is_zombie(pid) else cmdline
 
 
 def is_zombie(pid: int) -> bool:

@@ -103,17 +103,11 @@ class SparkConnectServer:
 
     # ---- inspection ----------------------------------------------------------------------
     def read_state(self) -> ServerState | None:
-        try:
-            return ServerState(**json.loads(self.state_file.read_text(encoding="utf-8")))
-        except (FileNotFoundError, ValueError, TypeError):
-            return None
+        return detached.read_state(self.state_file, ServerState)
 
     def is_alive(self, state: ServerState) -> bool:
-        try:
-            cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        if detached.is_zombie(state.pid):
+        cmdline = detached.live_cmdline(state.pid)
+        if cmdline is None:
             return False
         return MAIN_CLASS.encode() in cmdline and str(self.properties_file).encode() in cmdline
 

@@ -17,7 +17,6 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
-from pathlib import Path
 
 import requests
 
@@ -85,18 +84,12 @@ class LocalStore:
 
     # ---- inspection -------------------------------------------------------------------
     def read_state(self) -> StoreState | None:
-        try:
-            return StoreState(**json.loads(self.state_file.read_text(encoding="utf-8")))
-        except (FileNotFoundError, ValueError, TypeError):
-            return None
+        return detached.read_state(self.state_file, StoreState)
 
     def is_alive(self, state: StoreState) -> bool:
         """Alive and really ours: a reused pid running something else does not count."""
-        try:
-            cmdline = Path(f"/proc/{state.pid}/cmdline").read_bytes().split(b"\0")
-        except OSError:
-            return False
-        if detached.is_zombie(state.pid):
+        cmdline = detached.live_cmdline(state.pid)
+        if cmdline is None:
             return False
         return bool(cmdline) and cmdline[0].decode(errors="replace") == state.binary
 
