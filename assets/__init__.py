@@ -11,6 +11,9 @@ them): each holds its assets, checks, jobs, schedules and sensors side by side.
 - `cluster`: the kubernetes target's checks, drift and health sensors, and re-apply job.
 - `spark_jobs`: not definitions, the Spark programs the warehouse assets launch
   (`python -m assets.spark_jobs <job>`).
+- `definitions.py`: `build(settings)`, the composition the entry point calls.
 
-`platform_defs.definitions` is the only module that imports both these and the platform library.
+`platform_defs.definitions` is the only module that names this package, which a checkout imports
+as `assets` and the wheel installs as `platform_defs.defs`: so its modules import each other
+relatively (`from ..platform.provision import OWNERS`), never by the name `assets`.
 """

@@ -2,35 +2,25 @@
 
 Settings are loaded here once at import so that a bad PLATFORM_* value fails `dagster definitions
 validate`, `dagster job execute` and the UI's code-location load with the message that names it.
+
+The domains (the repository's `assets/` folder) are imported by one of two names: `assets` in a
+checkout, `platform_defs.defs` from the wheel, which installs them there so that no generic
+top-level `assets` package lands in site-packages (pyproject's wheel `sources`). This module is
+the only one that names them; inside, the domains import each other relatively.
 """
 
 from __future__ import annotations
 
+import importlib
+import importlib.util
 import warnings
 
 import dagster as dg
 
-from assets.cluster import cluster_definitions
-from assets.health import checks as health_checks
-from assets.health import history as health_history
-from assets.health.history_sensor import health_history_recorder
-from assets.health.jobs import platform_health, platform_health_hourly, record_health_history
-from assets.health.store_health import build_store_health_sensor
-from assets.health.store_metrics import build_store_metrics_sensor
-from assets.platform import preflight, provision, storage
-from assets.platform.jobs import bootstrap_platform, remediate_object_store
-from assets.platform.run_failure import platform_run_failure_alert
-from assets.security import identities as security_identities
-from assets.security.jobs import reprovision_service_identities
-from assets.security.rotation import rotate_credentials
-from assets.warehouse import iceberg, rest_catalog
-from assets.warehouse.jobs import iceberg_maintenance, iceberg_maintenance_daily
-from assets.warehouse.recovery import recover_catalog
-from assets.warehouse.tables_sensor import build_warehouse_tables_sensor, discover_table_specs
 from platform_defs.private import restrict_umask
-from platform_defs.resources.platform import PlatformResource
-from platform_defs.resources.preflight import RunLockResource
 from platform_defs.settings import load_settings
+
+INSTALLED_DOMAINS, CHECKOUT_DOMAINS = "platform_defs.defs", "assets"
 
 # Every Dagster process that loads this code (`job execute`, the code server, step workers)
 # then writes run history, compute logs and catalogs owner-only, whatever the shell's umask.
@@ -43,50 +33,13 @@ warnings.filterwarnings(
     category=dg.PreviewWarning,
 )
 settings = load_settings()
-# The asset modules, by domain (assets/<domain>/): platform, security, warehouse, health.
-_modules = [
-    preflight,
-    provision,
-    storage,
-    security_identities,
-    iceberg,
-    rest_catalog,
-    health_history,
-    health_checks,
-]
-# Every other table in the catalog, as listed when this code location loads (or reloads).
-table_specs = discover_table_specs(settings, owners=provision.OWNERS)
 
-# The cluster domain (checks on the kubernetes target only, drift and health sensors) is merged
-# in; one module-level Definitions object only (Dagster refuses two).
-defs = dg.Definitions.merge(
-    dg.Definitions(
-        assets=[*dg.load_assets_from_modules(_modules), *table_specs],
-        asset_checks=dg.load_asset_checks_from_modules(_modules),
-        jobs=[
-            bootstrap_platform,
-            remediate_object_store,
-            reprovision_service_identities,
-            platform_health,
-            record_health_history,
-            iceberg_maintenance,
-            rotate_credentials,
-            recover_catalog,
-        ],
-        schedules=[platform_health_hourly, iceberg_maintenance_daily],
-        sensors=[
-            build_store_health_sensor(
-                settings, remediate_object_store, reprovision_service_identities
-            ),
-            build_store_metrics_sensor(settings),
-            build_warehouse_tables_sensor(settings, table_specs),
-            health_history_recorder,
-            platform_run_failure_alert,
-        ],
-        resources={
-            "platform": PlatformResource(),
-            "run_lock": RunLockResource(),
-        },
-    ),
-    cluster_definitions(settings),
-)
+
+def domains_package() -> str:
+    """`platform_defs.defs` when the wheel is installed, else the checkout's `assets`."""
+    installed = importlib.util.find_spec(INSTALLED_DOMAINS) is not None
+    return INSTALLED_DOMAINS if installed else CHECKOUT_DOMAINS
+
+
+composition = importlib.import_module(f"{domains_package()}.definitions")
+defs: dg.Definitions = composition.build(settings)

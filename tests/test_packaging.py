@@ -6,6 +6,7 @@ directory outside the checkout with the kubectl the wheel's dependencies bring."
 
 from __future__ import annotations
 
+import ast
 import os
 import shutil
 import subprocess
@@ -96,12 +97,31 @@ def _uv(*args: str, cwd: Path, timeout: float = 900) -> subprocess.CompletedProc
     )
 
 
+def test_the_domains_never_import_themselves_by_their_checkout_name() -> None:
+    """The wheel installs `assets/` as `platform_defs.defs`: an absolute `assets.` import in it
+    would work in a checkout and fail only once installed, so each must be relative."""
+    absolute = []
+    for path in sorted((REPO / "assets").rglob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+            names = []
+            if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                names = [node.module]
+            elif isinstance(node, ast.Import):
+                names = [alias.name for alias in node.names]
+            for name in names:
+                if name == "assets" or name.startswith("assets."):
+                    absolute.append(f"{path.relative_to(REPO)}:{node.lineno} {name}")
+    assert absolute == []
+
+
 RENDER = textwrap.dedent(
     """
     import json, sys
     from pathlib import Path
     import platform_defs
+    import importlib.util
     import platform_defs.definitions  # the whole code location loads without the dev group
+    from platform_defs.defs.spark_jobs.context import launch_command
     from platform_defs.k8s import prepare, render
     from platform_defs.settings import load_settings
 
@@ -114,6 +134,10 @@ RENDER = textwrap.dedent(
         "manifests": str(manifests),
         "kubectl": str(render.find_tool("kubectl")),
         "kinds": sorted({d["kind"] for d in docs}),
+        "domains": platform_defs.definitions.domains_package(),
+        "assets_importable": importlib.util.find_spec("assets") is not None,
+        "spark_step": launch_command("lake_inventory")[1:],
+        "jobs": sorted(j.name for j in platform_defs.definitions.defs.jobs),
     }))
     """
 )
@@ -126,7 +150,8 @@ def test_wheel_holds_the_runtime_only_and_renders_without_a_checkout(tmp_path: P
     (wheel,) = dist.glob("*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/")[0] for n in names}
-    assert tops == {"platform_defs", "assets", "lakehouse_platform-0.1.0.dist-info"}
+    assert tops == {"platform_defs", "lakehouse_platform-0.1.0.dist-info"}, "no top-level assets"
+    assert "platform_defs/defs/warehouse/iceberg.py" in names
     for module in ("secret_scan", "compose_policies", "policies.py", "manifest_policies"):
         assert not [n for n in names if module in n], f"{module} is tooling, not runtime"
     assert "platform_defs/_manifests/overlays/dev/kustomization.yaml" in names
@@ -167,3 +192,8 @@ def test_wheel_holds_the_runtime_only_and_renders_without_a_checkout(tmp_path: P
     assert out["manifests"] == str(tmp_path / "state" / "manifests")
     assert out["kubectl"] == str(venv / "bin" / "kubectl")
     assert {"Namespace", "Deployment", "Secret", "Service"} <= set(out["kinds"])
+    # The domains load under the installed name; the Spark step's `-m` names it too.
+    assert out["domains"] == "platform_defs.defs"
+    assert out["assets_importable"] is False
+    assert out["spark_step"] == ["-m", "platform_defs.defs.spark_jobs", "lake_inventory"]
+    assert {"bootstrap_platform", "iceberg_maintenance", "rotate_credentials"} <= set(out["jobs"])

@@ -10,15 +10,16 @@ from __future__ import annotations
 
 import dagster as dg
 
-from assets.cluster.drift import drift_sensor, reapply_platform_manifests
-from assets.cluster.health import kubernetes_health_sensor
 from platform_defs.settings import PlatformSettings
+
+from .drift import drift_sensor, reapply_platform_manifests
+from .health import kubernetes_health_sensor
 
 
 def cluster_definitions(settings: PlatformSettings) -> dg.Definitions:
     checks: list[dg.AssetChecksDefinition] = []
     if settings.target == "kubernetes":  # the kubernetes client costs ~0.4 s of every load
-        from assets.cluster.checks import CHECKS
+        from .checks import CHECKS
 
         checks = list(CHECKS)
     return dg.Definitions(

@@ -14,12 +14,13 @@ from typing import TypeVar
 
 import dagster as dg
 
-from assets.platform.provision import analytics_namespace, object_store
 from platform_defs.errors import NotOnThisTargetError, PlatformError
 from platform_defs.k8s import endpoints, live
 from platform_defs.k8s.cluster import Cluster
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import SERVICE
+
+from ..platform.provision import analytics_namespace, object_store
 
 T = TypeVar("T")
 

@@ -12,10 +12,11 @@ from typing import TYPE_CHECKING
 
 import dagster as dg
 
-from assets.cluster.health import cluster_sensor_status
 from platform_defs.errors import NotOnThisTargetError, PlatformError
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
+
+from .health import cluster_sensor_status
 
 if TYPE_CHECKING:  # the kubernetes client loads only when a cluster is used
     from platform_defs.k8s.drift import Drift

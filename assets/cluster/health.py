@@ -33,8 +33,9 @@ def evaluate_cluster_health(platform: PlatformResource) -> dg.SensorResult | dg.
         return dg.SkipReason(str(exc))
     except PlatformError as exc:
         cluster = exc  # the checks below say why, each as a failed evaluation
-    from assets.cluster.checks import CHECKS
     from platform_defs.k8s import live
+
+    from .checks import CHECKS
 
     events: list[dg.AssetObservation | dg.AssetCheckEvaluation] = []
     for check in CHECKS:

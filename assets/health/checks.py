@@ -2,10 +2,11 @@
 
 import dagster as dg
 
-from assets.health.store_health import HEALTH_CHECK_NAME, evaluate_store
-from assets.platform.provision import object_store
 from platform_defs.iceberg.warehouse_health import check_warehouse
 from platform_defs.resources.platform import PlatformResource
+
+from ..platform.provision import object_store
+from .store_health import HEALTH_CHECK_NAME, evaluate_store
 
 
 @dg.asset_check(

@@ -4,12 +4,13 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets.platform.provision import OWNERS
-from assets.warehouse.iceberg import iceberg_warehouse
 from platform_defs.iceberg import health_table
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.iceberg.table_metadata import table_metadata
 from platform_defs.resources.platform import PlatformResource
+
+from ..platform.provision import OWNERS
+from ..warehouse.iceberg import iceberg_warehouse
 
 HEALTH_JOB = "platform_health"
 

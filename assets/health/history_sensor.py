@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 
 import dagster as dg
 
-from assets.health.jobs import record_health_history
+from .jobs import record_health_history
 
 HEALTH_JOB = "platform_health"
 

@@ -24,7 +24,6 @@ from dataclasses import asdict, dataclass, replace
 
 import dagster as dg
 
-from assets.security.jobs import reprovision_service_identities
 from platform_defs import identities
 from platform_defs.clients.alerts import send_alert
 from platform_defs.clients.health import HealthReport, Remediation, Status, check_store
@@ -32,6 +31,8 @@ from platform_defs.errors import IdentityError, PlatformError
 from platform_defs.identities import CANARY
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import PlatformSettings
+
+from ..security.jobs import reprovision_service_identities
 
 OBJECT_STORE = dg.AssetKey("object_store")
 HEALTH_CHECK_NAME = "object_store_health"

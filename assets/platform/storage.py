@@ -2,8 +2,9 @@
 
 import dagster as dg
 
-from assets.platform.provision import OWNERS, object_store
 from platform_defs.resources.platform import PlatformResource
+
+from .provision import OWNERS, object_store
 
 TAGS = {"domain": "storage"}
 

@@ -13,13 +13,14 @@ from dataclasses import replace
 
 import dagster as dg
 
-from assets.platform.provision import OWNERS
-from assets.platform.storage import datalake_bucket
 from platform_defs import identities
 from platform_defs.clients.s3 import ObjectStore
 from platform_defs.errors import AccessDeniedError, BucketError
 from platform_defs.identities import provisioning
 from platform_defs.resources.platform import PlatformResource
+
+from ..platform.provision import OWNERS
+from ..platform.storage import datalake_bucket
 
 TAGS = {"domain": "security"}
 

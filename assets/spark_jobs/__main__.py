@@ -14,11 +14,12 @@ from collections.abc import Callable, Sequence
 from contextlib import ExitStack
 from typing import TYPE_CHECKING, Any
 
-from assets.spark_jobs import inventory, maintenance
-from assets.spark_jobs.context import JobContext, job_context
 from platform_defs.errors import PlatformError
 from platform_defs.spark.session import explain_failure
 from platform_defs.spark_connect.client import spark_session, uses_connect
+
+from . import inventory, maintenance
+from .context import JobContext, job_context
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

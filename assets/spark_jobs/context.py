@@ -28,6 +28,8 @@ from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import CredentialsError
 from platform_defs.settings import PlatformSettings, load_settings
 
+from . import MODULE
+
 SECRET_SETTINGS = ("s3_access_key", "s3_secret_key", "catalog_uri")
 ACCESS_KEY_ENV = "PLATFORM_S3_ACCESS_KEY"
 SECRET_KEY_ENV = "PLATFORM_S3_SECRET_KEY"
@@ -85,7 +87,7 @@ def launch_env(settings: PlatformSettings, endpoint: StoreEndpoint) -> dict[str,
 
 def launch_command(job: str) -> list[str]:
     """The command that runs `job` with the current interpreter (the same in a pod image)."""
-    return [sys.executable, "-m", "assets.spark_jobs", job]
+    return [sys.executable, "-m", MODULE, job]
 
 
 def _credentials_from_env(settings: PlatformSettings) -> Credentials:

@@ -19,9 +19,10 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 
-from assets.spark_jobs.context import JobContext
 from platform_defs.clients.s3 import ObjectStore
 from platform_defs.endpoint import StoreEndpoint
+
+from .context import JobContext
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

@@ -21,8 +21,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from assets.spark_jobs.context import JobContext
 from platform_defs.errors import SettingsError
+
+from .context import JobContext
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession

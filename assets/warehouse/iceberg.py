@@ -10,12 +10,6 @@ from typing import Any
 
 import dagster as dg
 
-from assets.platform.provision import OWNERS
-from assets.platform.storage import datalake_bucket
-from assets.security.identities import service_identities
-from assets.spark_jobs.context import launch_env, launch_extras
-from assets.spark_jobs.inventory import DUPLICATE_CHECK
-from assets.warehouse.inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
 from platform_defs.catalog_uri import mask_uri, sqlalchemy_catalog_uri
 from platform_defs.errors import PlatformError
 from platform_defs.iceberg.catalog import load_catalog
@@ -23,6 +17,14 @@ from platform_defs.iceberg.probe import read_in_subprocess
 from platform_defs.iceberg.table_metadata import ROW_COUNT, URI, totals
 from platform_defs.identities import ANALYST, SPARK
 from platform_defs.resources.platform import PlatformResource
+
+from .. import spark_jobs
+from ..platform.provision import OWNERS
+from ..platform.storage import datalake_bucket
+from ..security.identities import service_identities
+from ..spark_jobs.context import launch_env, launch_extras
+from ..spark_jobs.inventory import DUPLICATE_CHECK
+from .inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
 
 NAMESPACES = ("raw", "curated", "ops")
 TAGS = {"domain": "warehouse"}
@@ -269,7 +271,7 @@ def run_spark_job(
     endpoint = target.spark_endpoint()
     return target.launch_spark_step(
         context,
-        ["assets.spark_jobs", job],
+        [spark_jobs.MODULE, job],
         launch_extras(settings, endpoint, checks=checks),
         launch_env(settings, endpoint),
     ).get_results()

@@ -12,17 +12,18 @@ from typing import Any
 
 import dagster as dg
 
-from assets.spark_jobs.inventory import (
+from platform_defs.endpoint import StoreEndpoint
+from platform_defs.iceberg.catalog import load_catalog
+from platform_defs.iceberg.table_metadata import table_metadata
+from platform_defs.settings import PlatformSettings
+
+from ..spark_jobs.inventory import (
     DATE_PROPERTY,
     DUPLICATE_CHECK,
     FINGERPRINT_PROPERTY,
     fingerprint,
     list_objects,
 )
-from platform_defs.endpoint import StoreEndpoint
-from platform_defs.iceberg.catalog import load_catalog
-from platform_defs.iceberg.table_metadata import table_metadata
-from platform_defs.settings import PlatformSettings
 
 INVENTORY_TABLE = "ops.lake_inventory"
 

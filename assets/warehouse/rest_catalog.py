@@ -12,10 +12,11 @@ from typing import Any
 import dagster as dg
 import requests
 
-from assets.platform.provision import OWNERS
-from assets.warehouse.iceberg import iceberg_warehouse
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.rest_catalog import config as rest_config
+
+from ..platform.provision import OWNERS
+from .iceberg import iceberg_warehouse
 
 PROBE_NAMESPACE = "_platform_write_probe"
 _TIMEOUT = 10.0
