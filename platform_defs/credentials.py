@@ -1,4 +1,7 @@
-"""Object-store root credentials: generated, stored with 0600 permissions, never weak.
+"""Object-store credentials: generated, stored with 0600 permissions, never weak, and found
+in one place (`resolve`) whoever asks: the local target (root), the identities (their files),
+a Spark job run by hand (the spark identity's file). Kubernetes keeps root in a Secret, which
+only the kubernetes target reads (`k8s.live.root_credentials`), behind the target seam.
 
 The platform never ships a default password. On first start it generates a random key pair and
 writes it to a file in the state directory that only the owner can read. Credentials a person
@@ -17,7 +20,7 @@ import string
 from dataclasses import dataclass
 from pathlib import Path
 
-from platform_defs.errors import CredentialsError
+from platform_defs.errors import CredentialsError, IdentityError
 from platform_defs.settings import PlatformSettings
 
 # SHA-256 of secrets that are public: the guide's sample root password, MinIO's factory
@@ -150,8 +153,31 @@ def load_or_generate(path: Path) -> tuple[Credentials, bool]:
     return creds, True
 
 
-def resolve(settings: PlatformSettings, *, generate_missing: bool = True) -> Credentials:
-    """The root credentials for the configured credentials source, validated."""
+ROOT = "root"
+
+
+def identity_file(settings: PlatformSettings, identity: str) -> Path:
+    """Where a service identity's keys live (`<state>/credentials/<identity>.json`, 0600)."""
+    return settings.credentials_dir / f"{identity}.json"
+
+
+def resolve(
+    settings: PlatformSettings, identity: str = ROOT, *, generate_missing: bool = True
+) -> Credentials:
+    """The key pair of `identity`, validated: root from the configured credentials source
+    (PLATFORM_S3_* settings, PLATFORM_CREDENTIALS_FILE, or generated on first use unless
+    `generate_missing` is off); a service identity from its file, which only provisioning
+    writes (so a missing one is never generated here)."""
+    if identity != ROOT:
+        path = identity_file(settings, identity)
+        if not path.exists():
+            raise IdentityError(
+                f"Service identity {identity!r} has no credentials at {path}. Materialize the "
+                "`service_identities` asset (`make run`) to create it; for an external store "
+                "that is not MinIO, create the identity at the store and write its keys there "
+                "(0600)."
+            )
+        return load_file(path)
     if settings.credentials_source == "env":
         creds = Credentials(settings.s3_access_key or "", settings.s3_secret_key or "")
         return validate(creds, source="PLATFORM_S3_ACCESS_KEY/PLATFORM_S3_SECRET_KEY")

@@ -14,7 +14,7 @@ import pytest
 
 from platform_defs import credentials
 from platform_defs.credentials import Credentials
-from platform_defs.errors import CredentialsError
+from platform_defs.errors import CredentialsError, IdentityError
 from platform_defs.settings import load_settings
 
 GUIDE = Path(__file__).resolve().parents[2] / "shared" / "seed" / "data-infrastructure-guide.md"
@@ -84,3 +84,36 @@ def test_malformed_file_explains(tmp_path: Path) -> None:
     path.chmod(0o600)
     with pytest.raises(CredentialsError, match="access_key"):
         credentials.load_file(path)
+
+
+def test_one_resolver_finds_root_and_every_identity(tmp_path: Path) -> None:
+    """Root and the service identities come from `credentials.resolve`: root generated on first
+    use, an identity only from the file provisioning wrote (a missing one is an error that says
+    how to create it, never generated on the spot)."""
+    settings = load_settings(state_dir=tmp_path)
+    with pytest.raises(IdentityError, match="service_identities"):
+        credentials.resolve(settings, "spark")
+    assert not credentials.identity_file(settings, "spark").exists()
+    root = credentials.resolve(settings)
+    assert credentials.resolve(settings, credentials.ROOT) == root
+    spark = credentials.generate("spark")
+    credentials.save(credentials.identity_file(settings, "spark"), spark)
+    assert credentials.resolve(settings, "spark") == spark != root
+
+
+def test_a_spark_job_run_by_hand_writes_as_spark_never_root(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside Dagster (no launcher keys in the environment) the Spark job takes the spark
+    identity's keys; with no spark identity it refuses rather than falling back to root's."""
+    from assets.spark_jobs.context import ACCESS_KEY_ENV, SECRET_KEY_ENV, endpoint_from
+
+    for name in (ACCESS_KEY_ENV, SECRET_KEY_ENV):
+        monkeypatch.delenv(name, raising=False)
+    settings = load_settings(state_dir=tmp_path)
+    credentials.resolve(settings)  # root exists
+    with pytest.raises(CredentialsError, match="spark identity"):
+        endpoint_from(settings, None)
+    spark = credentials.generate("spark")
+    credentials.save(credentials.identity_file(settings, "spark"), spark)
+    assert endpoint_from(settings, None).credentials == spark

@@ -23,9 +23,11 @@ import sys
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from platform_defs.credentials import Credentials, load_file
+from platform_defs import credentials
+from platform_defs.credentials import Credentials
 from platform_defs.endpoint import StoreEndpoint
-from platform_defs.errors import CredentialsError
+from platform_defs.errors import CredentialsError, IdentityError
+from platform_defs.identities import SPARK
 from platform_defs.settings import PlatformSettings, load_settings
 
 from . import MODULE
@@ -91,16 +93,20 @@ def launch_command(job: str) -> list[str]:
 
 
 def _credentials_from_env(settings: PlatformSettings) -> Credentials:
+    """The launcher's keys (the spark identity's, in the environment); run by hand, the spark
+    identity's own file through the platform's one resolver, never root's: a Spark job writes
+    data, and root only provisions."""
     access, secret = os.environ.get(ACCESS_KEY_ENV), os.environ.get(SECRET_KEY_ENV)
     if access and secret:
         return Credentials(access_key=access, secret_key=secret)
-    file = settings.credentials_file or settings.generated_credentials_file
-    if file.exists():
-        return load_file(file)
-    raise CredentialsError(
-        f"The Spark job has no S3 credentials: set {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} in its "
-        f"environment (the Dagster launcher does this), or create {file} (`make run`)."
-    )
+    try:
+        return credentials.resolve(settings, SPARK, generate_missing=False)
+    except IdentityError as exc:
+        raise CredentialsError(
+            f"The Spark job has no S3 credentials: set {ACCESS_KEY_ENV} and {SECRET_KEY_ENV} in "
+            "its environment (the Dagster launcher does this), or create the spark identity "
+            f"(`make run`). {exc}"
+        ) from exc
 
 
 def endpoint_from(settings: PlatformSettings, info: dict[str, Any] | None) -> StoreEndpoint:

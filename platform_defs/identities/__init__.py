@@ -139,19 +139,13 @@ def minio_policy_name(r: Role, bucket: str) -> str:
 
 # ---- credentials files ---------------------------------------------------------------------
 def credentials_file(settings: PlatformSettings, name: str) -> Path:
-    return settings.credentials_dir / f"{name}.json"
+    return credentials.identity_file(settings, role(name).name)
 
 
 def load(settings: PlatformSettings, name: str) -> Credentials:
-    """The current credentials of service identity `name`, validated like root's."""
-    path = credentials_file(settings, role(name).name)
-    if not path.exists():
-        raise IdentityError(
-            f"Service identity {name!r} has no credentials at {path}. Materialize the "
-            "`service_identities` asset (`make run`) to create it; for an external store that "
-            "is not MinIO, create the identity at the store and write its keys there (0600)."
-        )
-    return credentials.load_file(path)
+    """The current credentials of service identity `name` (a known role), validated like
+    root's, from the one resolver."""
+    return credentials.resolve(settings, role(name).name)
 
 
 def new_credentials(settings: PlatformSettings, name: str) -> Credentials:
