@@ -71,6 +71,41 @@ class StoreEndpoint:
             S3_FORCE_VIRTUAL_ADDRESSING: "false",
         }
 
+    def spark_catalog_conf(self, prefix: str) -> tuple[dict[str, str], dict[str, str]]:
+        """The same FileIO properties under a Spark Iceberg catalog's `prefix`, split into conf
+        and secrets (the keys go to the session's secret conf, never a log). Iceberg's Java
+        S3FileIO reads the names pyiceberg mirrors, except the region (`client.region`) and
+        virtual addressing (it has no such switch; path-style says it)."""
+        from pyiceberg.io import (
+            AWS_REGION,
+            S3_ACCESS_KEY_ID,
+            S3_FORCE_VIRTUAL_ADDRESSING,
+            S3_REGION,
+            S3_SECRET_ACCESS_KEY,
+        )
+
+        props = self.pyiceberg_properties()
+        props[AWS_REGION] = props.pop(S3_REGION)
+        del props[S3_FORCE_VIRTUAL_ADDRESSING]
+        keys = (S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY)
+        secrets = {f"{prefix}.{k}": props.pop(k) for k in keys}
+        return {f"{prefix}.{k}": v for k, v in props.items()}, secrets
+
+    def s3a_conf(self) -> tuple[dict[str, str], dict[str, str]]:
+        """Hadoop's s3a names (Spark's `hadoop` catalog), split into conf and secrets."""
+        fs = "spark.hadoop.fs.s3a"
+        conf = {
+            f"{fs}.endpoint": self.url,
+            f"{fs}.endpoint.region": self.region,
+            f"{fs}.path.style.access": "true",
+            f"{fs}.connection.ssl.enabled": str(self.secure).lower(),
+        }
+        secrets = {
+            f"{fs}.access.key": self.credentials.access_key,
+            f"{fs}.secret.key": self.credentials.secret_key,
+        }
+        return conf, secrets
+
     @classmethod
     def from_public(cls, data: Mapping[str, Any], credentials: Credentials) -> StoreEndpoint:
         """The inverse of `public`, with the keys supplied by whoever holds them."""

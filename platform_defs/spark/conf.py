@@ -138,6 +138,7 @@ def _jdbc_catalog(
 ) -> tuple[dict[str, str], dict[str, str]]:
     prefix = f"spark.sql.catalog.{settings.catalog_name}"
     target = jdbc_target(settings)
+    store_conf, secrets = endpoint.spark_catalog_conf(prefix)
     conf = {
         prefix: "org.apache.iceberg.spark.SparkCatalog",
         f"{prefix}.type": "jdbc",
@@ -145,14 +146,8 @@ def _jdbc_catalog(
         f"{prefix}.jdbc.schema-version": "V1",
         f"{prefix}.warehouse": settings.warehouse_uri,
         f"{prefix}.io-impl": S3_FILE_IO,
-        f"{prefix}.s3.endpoint": endpoint.url,
-        f"{prefix}.s3.path-style-access": "true",
-        f"{prefix}.client.region": endpoint.region,
+        **store_conf,
         **{f"{prefix}.{k}": v for k, v in S3_WRITE_OPTIONS.items()},
-    }
-    secrets = {
-        f"{prefix}.s3.access-key-id": endpoint.credentials.access_key,
-        f"{prefix}.s3.secret-access-key": endpoint.credentials.secret_key,
     }
     if target.user:
         conf[f"{prefix}.jdbc.user"] = target.user
@@ -166,23 +161,17 @@ def _hadoop_catalog(
 ) -> tuple[dict[str, str], dict[str, str]]:
     """Single writer only: see the module docstring."""
     prefix = f"spark.sql.catalog.{settings.catalog_name}"
+    store_conf, secrets = endpoint.s3a_conf()
     conf = {
         prefix: "org.apache.iceberg.spark.SparkCatalog",
         f"{prefix}.type": "hadoop",
         f"{prefix}.warehouse": settings.warehouse_uri,  # s3a://<bucket>/hadoop-warehouse
-        "spark.hadoop.fs.s3a.endpoint": endpoint.url,
-        "spark.hadoop.fs.s3a.endpoint.region": endpoint.region,
-        "spark.hadoop.fs.s3a.path.style.access": "true",
-        "spark.hadoop.fs.s3a.connection.ssl.enabled": str(endpoint.secure).lower(),
+        **store_conf,
         "spark.hadoop.fs.s3a.aws.credentials.provider": (
             "org.apache.hadoop.fs.s3a.SimpleAWSCredentialsProvider"
         ),
         "spark.hadoop.fs.s3a.attempts.maximum": "3",
         "spark.hadoop.fs.s3a.retry.limit": "3",
-    }
-    secrets = {
-        "spark.hadoop.fs.s3a.access.key": endpoint.credentials.access_key,
-        "spark.hadoop.fs.s3a.secret.key": endpoint.credentials.secret_key,
     }
     return conf, secrets
 
