@@ -1,6 +1,9 @@
-"""Helpers for the detached servers the platform starts and finds again (the embedded object
-store, the REST catalog, the Spark Connect server): each runs in a session of its own, outlives the run that started it,
-and is stopped as a whole process group. One copy here, so both stop and lock the same way."""
+"""The detached servers the platform starts and finds again (the embedded object store, the REST
+catalog, the Spark Connect server): each runs in a session of its own, outlives the run that
+started it, and is stopped as a whole process group. `DetachedServer` holds their one lifecycle
+(reuse a healthy server started with this configuration, else restart or start it, under a
+lock; stop); each server says only what is its own: how it starts, what makes it alive,
+healthy and still matching its configuration."""
 
 from __future__ import annotations
 
@@ -12,9 +15,11 @@ import signal
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import asdict
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, ClassVar, Generic, Protocol, TypeVar
 
+from platform_defs.credentials import write_private_text
 from platform_defs.private import open_private, private_dir
 
 T = TypeVar("T")
@@ -157,3 +162,81 @@ def wait_started(
         time.sleep(interval)
     terminate_group(proc.pid)
     raise timed_out()
+
+
+class ServerState(Protocol):
+    """What every server records in its state file: a dataclass with the pid it started."""
+
+    __dataclass_fields__: ClassVar[dict[str, Any]]
+    pid: int
+
+
+S = TypeVar("S", bound=ServerState)
+
+
+class DetachedServer(Generic[S]):
+    """One server's state file, lock, log and lifecycle. Subclasses set `state_type`, the
+    paths (in `__init__`) and `is_alive`/`is_healthy`; `ensure_running` of each calls
+    `_reuse_or_start` holding `_lock()`."""
+
+    state_type: type[S]
+    root: Path
+    state_dir: Path
+    state_file: Path
+    log_file: Path
+
+    def read_state(self) -> S | None:
+        return read_state(self.state_file, self.state_type)
+
+    def is_alive(self, state: S) -> bool:
+        """The recorded pid is alive and still runs this server (not a reused pid)."""
+        raise NotImplementedError
+
+    def is_healthy(self, state: S, timeout: float = 2.0) -> bool:
+        """The server answers as its clients need it to."""
+        raise NotImplementedError
+
+    def running(self) -> S | None:
+        state = self.read_state()
+        return state if state and self.is_alive(state) else None
+
+    def log_tail(self, lines: int = 25) -> str:
+        return log_tail(self.log_file, lines)
+
+    def stop(self, timeout: float = 15.0) -> bool:
+        """Stop the server, keeping its data. False when nothing of ours was running."""
+        with self._lock():
+            state = self.read_state()
+            if not state or not self.is_alive(state):
+                return False
+            self._terminate(state.pid, timeout)
+            return True
+
+    def _reuse_or_start(
+        self,
+        matches: Callable[[S], bool],
+        start: Callable[[S | None], S],
+        healthy_within: float = 5.0,
+    ) -> tuple[S, str]:
+        """Holding the lock: the live server when it `matches` this configuration and turns
+        healthy within `healthy_within` s ("reused"), else a new one from `start(previous)`
+        ("restarted" when there was a previous one, dead or stopped here; else "started")."""
+        state = self.read_state()
+        if state and self.is_alive(state):
+            live = state
+            if matches(live) and self._wait_healthy(live, healthy_within):
+                return live, "reused"
+            self._terminate(live.pid)
+        return start(state), "restarted" if state else "started"
+
+    def _wait_healthy(self, state: S, seconds: float) -> bool:
+        return wait_until(lambda: self.is_healthy(state, timeout=1.0), seconds)
+
+    def _write_state(self, state: S) -> None:
+        write_private_text(self.state_file, json.dumps(asdict(state), indent=2))
+
+    def _terminate(self, pid: int, timeout: float = 15.0) -> None:
+        terminate_group(pid, timeout)
+
+    def _lock(self) -> contextlib.AbstractContextManager[None]:
+        return exclusive_lock(self.root, self.state_dir)

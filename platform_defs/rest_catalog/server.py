@@ -10,20 +10,17 @@ signalled. It listens on 127.0.0.1 only.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
-import json
 import os
 import subprocess
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 import requests
 
 from platform_defs import detached
 from platform_defs.clients.local_store.ports import free_within
-from platform_defs.credentials import write_private_text
 from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import RestCatalogError
 from platform_defs.private import private_dir
@@ -56,18 +53,18 @@ class EnsureResult:
     seconds: float
 
 
-class RestCatalogServer:
+class RestCatalogServer(detached.DetachedServer[ServerState]):
+    state_type = ServerState
+
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
+        self.state_dir = settings.state_dir
         self.root = settings.rest_catalog_dir
         self.state_file = self.root / "server.json"
         self.config_file = self.root / "server.properties"
         self.log_file = self.root / "logs" / "server.log"
 
     # ---- inspection ----------------------------------------------------------------------
-    def read_state(self) -> ServerState | None:
-        return detached.read_state(self.state_file, ServerState)
-
     def is_alive(self, state: ServerState) -> bool:
         cmdline = detached.live_cmdline(state.pid)
         if cmdline is None:
@@ -89,13 +86,6 @@ class RestCatalogServer:
             return False
         return resp.status_code == 200
 
-    def running(self) -> ServerState | None:
-        state = self.read_state()
-        return state if state and self.is_alive(state) else None
-
-    def log_tail(self, lines: int = 25) -> str:
-        return detached.log_tail(self.log_file, lines)
-
     # ---- lifecycle -----------------------------------------------------------------------
     def ensure_running(self, store: StoreEndpoint) -> EnsureResult:
         """Reuse a healthy server with this configuration, else (re)start one.
@@ -108,29 +98,14 @@ class RestCatalogServer:
             text = config.render(self.settings, store, tokens)
             written = config.write(self.settings, self.config_file, text)
             fingerprint = hashlib.sha256((written + build.code_fingerprint()).encode()).hexdigest()
-            state = self.read_state()
-            action = "started"
-            if state and self.is_alive(state):
-                if (
-                    state.port == self.settings.rest_catalog_port
-                    and state.config_fingerprint == fingerprint
-                    and self._wait_healthy(state, 5.0)
-                ):
-                    return EnsureResult(state, "reused", time.monotonic() - t0)
-                self._terminate(state.pid)
-                action = "restarted"
-            elif state:
-                action = "restarted"
-            state = self._start(store, fingerprint, grace=5.0 if state else 0.0)
+            state, action = self._reuse_or_start(
+                lambda live: (
+                    live.port == self.settings.rest_catalog_port
+                    and live.config_fingerprint == fingerprint
+                ),
+                lambda previous: self._start(store, fingerprint, grace=5.0 if previous else 0.0),
+            )
         return EnsureResult(state, action, time.monotonic() - t0)
-
-    def stop(self, timeout: float = 15.0) -> bool:
-        with self._lock():
-            state = self.read_state()
-            if not state or not self.is_alive(state):
-                return False
-            self._terminate(state.pid, timeout)
-            return True
 
     def _start(self, store: StoreEndpoint, fingerprint: str, grace: float) -> ServerState:
         port = self.settings.rest_catalog_port
@@ -153,7 +128,7 @@ class RestCatalogServer:
             raise RestCatalogError(f"Could not execute {argv[0]}: {exc}") from exc
         state = ServerState(proc.pid, argv[0], port, fingerprint, time.time())
         self._wait_started(proc, state)
-        write_private_text(self.state_file, json.dumps(asdict(state), indent=2))
+        self._write_state(state)
         return state
 
     def _tls_options(self, store: StoreEndpoint, java: Path) -> list[str]:
@@ -182,12 +157,3 @@ class RestCatalogServer:
             ),
             interval=0.2,
         )
-
-    def _wait_healthy(self, state: ServerState, seconds: float) -> bool:
-        return detached.wait_until(lambda: self.is_healthy(state, timeout=1.0), seconds)
-
-    def _terminate(self, pid: int, timeout: float = 15.0) -> None:
-        detached.terminate_group(pid, timeout)
-
-    def _lock(self) -> contextlib.AbstractContextManager[None]:
-        return detached.exclusive_lock(self.root, self.settings.state_dir)

@@ -9,14 +9,12 @@ an exclusive lock on the store directory, so two runs never start two servers on
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import subprocess
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import requests
 
@@ -34,8 +32,6 @@ from platform_defs.errors import IdentityError, StoreStartError
 from platform_defs.local_tls import TlsFiles, ensure_store_tls, mutual_tls_files
 from platform_defs.private import private_dir, private_tree
 from platform_defs.settings import PlatformSettings
-
-_LOG_TAIL_LINES = 25
 
 
 @dataclass
@@ -70,9 +66,12 @@ class EnsureResult:
     seconds: float
 
 
-class LocalStore:
+class LocalStore(detached.DetachedServer[StoreState]):
+    state_type = StoreState
+
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
+        self.state_dir = settings.state_dir
         self.root = settings.store_dir
         self.data_dir = self.root / "data"
         self.log_file = self.root / "logs" / "server.log"
@@ -83,9 +82,6 @@ class LocalStore:
         self.console_credentials_file = settings.credentials_dir / "console.json"
 
     # ---- inspection -------------------------------------------------------------------
-    def read_state(self) -> StoreState | None:
-        return detached.read_state(self.state_file, StoreState)
-
     def is_alive(self, state: StoreState) -> bool:
         """Alive and really ours: a reused pid running something else does not count."""
         cmdline = detached.live_cmdline(state.pid)
@@ -113,12 +109,6 @@ class LocalStore:
             return weed_security.volume_server_registered(tls, master, volume, timeout)
         return True
 
-    def running(self) -> StoreState | None:
-        state = self.read_state()
-        if state and self.is_alive(state):
-            return state
-        return None
-
     def endpoint(self, state: StoreState) -> StoreEndpoint:
         public = {
             "url": state.url,
@@ -130,9 +120,6 @@ class LocalStore:
         keys = creds_mod.resolve(self.settings, generate_missing=False)
         return StoreEndpoint.from_public(public, keys)
 
-    def log_tail(self, lines: int = _LOG_TAIL_LINES) -> str:
-        return detached.log_tail(self.log_file, lines)
-
     # ---- lifecycle --------------------------------------------------------------------
     def ensure_running(self, adopt_root: bool = False) -> EnsureResult:
         """Reuse a healthy server, restart a dead or mis-configured one, or start one.
@@ -143,29 +130,12 @@ class LocalStore:
         """
         t0 = time.monotonic()
         with self._lock():
-            state = self.read_state()
-            creds = self._configured_root(state, adopt_root)
-            action = "started"
-            if state and self.is_alive(state):
-                if self._matches(state, creds) and self._wait_healthy(state, deadline=5.0):
-                    return EnsureResult(
-                        self.endpoint(state), state, "reused", time.monotonic() - t0
-                    )
-                self._terminate(state.pid)
-                action = "restarted"
-            elif state:
-                action = "restarted"  # stale pidfile: the process is gone
-            state = self._start(creds, previous=state)
+            creds = self._configured_root(self.read_state(), adopt_root)
+            state, action = self._reuse_or_start(
+                lambda live: self._matches(live, creds),
+                lambda previous: self._start(creds, previous=previous),
+            )
         return EnsureResult(self.endpoint(state), state, action, time.monotonic() - t0)
-
-    def stop(self, timeout: float = 15.0) -> bool:
-        """Stop the server, keeping its data. Returns False when nothing was running."""
-        with self._lock():
-            state = self.read_state()
-            if not state or not self.is_alive(state):
-                return False
-            self._terminate(state.pid, timeout=timeout)
-            return True
 
     def require_configured_root(self) -> None:
         """Refuse configured keys that are not this store's root, before anything starts (the
@@ -273,9 +243,6 @@ class LocalStore:
             tls=tls,
         )
 
-    def _write_state(self, state: StoreState) -> None:
-        creds_mod.write_private_text(self.state_file, json.dumps(asdict(state), indent=2))
-
     # ---- identities (SeaweedFS: identities file + SIGHUP) -------------------------------
     def update_identities(
         self, change: Callable[[list[identities_file.Identity]], list[identities_file.Identity]]
@@ -337,12 +304,3 @@ class LocalStore:
                 f"Last lines of {self.log_file}:\n{self.log_tail()}"
             ),
         )
-
-    def _wait_healthy(self, state: StoreState, deadline: float) -> bool:
-        return detached.wait_until(lambda: self.is_healthy(state, timeout=1.0), deadline)
-
-    def _terminate(self, pid: int, timeout: float = 15.0) -> None:
-        detached.terminate_group(pid, timeout)
-
-    def _lock(self) -> contextlib.AbstractContextManager[None]:
-        return detached.exclusive_lock(self.root, self.settings.state_dir)
