@@ -16,9 +16,14 @@ JOB_CONFIG := config/bootstrap.yaml
 help: ## List the targets
 	@grep -hE '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-24s %s\n", $$1, $$2}'
 
+# Bytecode is compiled at install (uv's --compile-bytecode, compileall for the project's own
+# modules): where PYTHONDONTWRITEBYTECODE is set (containers, some CI images) Python would
+# otherwise compile every module of Dagster, pyiceberg and pyspark from source in every process,
+# 3x a warm `make run`'s CPU measured (docs/benchmarks.md).
 $(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -m uv --version >/dev/null 2>&1 || $(PYTHON) -m pip install --quiet --disable-pip-version-check "uv==$(UV_VERSION)"
-	$(PYTHON) -m uv sync --frozen --quiet
+	$(PYTHON) -m uv sync --frozen --quiet --compile-bytecode
+	@PYTHONDONTWRITEBYTECODE= $(PY) -m compileall -q platform_defs assets tools >/dev/null
 	$(PY) -m platform_defs.spark.jars fetch --group core --group rest
 	@touch $@
 
