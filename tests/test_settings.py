@@ -119,3 +119,28 @@ def test_a_negative_rotation_grace_is_refused(monkeypatch: pytest.MonkeyPatch) -
     monkeypatch.setenv("PLATFORM_ROTATION_GRACE_SECONDS", "-1")
     with pytest.raises(SettingsError, match="PLATFORM_ROTATION_GRACE_SECONDS='-1'"):
         load_settings()
+
+
+def test_equal_inputs_share_one_load_and_any_changed_input_loads_afresh(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Loads are memoised on what they read: the environment, HOME and `.env`."""
+    monkeypatch.chdir(tmp_path)
+    first = load_settings()
+    assert load_settings() is first
+    monkeypatch.setenv("PLATFORM_BUCKET", "other-bucket")
+    assert load_settings().bucket == "other-bucket"
+    (tmp_path / ".env").write_text("PLATFORM_NAMESPACE=from-dotenv\n")  # pragma: allowlist secret
+    assert load_settings().namespace == "from-dotenv"
+    (tmp_path / ".env").write_text("PLATFORM_NAMESPACE=edited-later\n")  # pragma: allowlist secret
+    assert load_settings().namespace == "edited-later"
+    monkeypatch.delenv("PLATFORM_STATE_DIR", raising=False)  # the suite sets one
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert (
+        load_settings().state_dir == tmp_path / "home" / ".local" / "state" / "lakehouse-platform"
+    )
+    assert load_settings(bucket="override").bucket == "override"
+    monkeypatch.setenv("PLATFORM_BUCKET", "not a valid bucket!")
+    for _ in range(2):  # a refusal is never remembered as a success
+        with pytest.raises(SettingsError, match="PLATFORM_BUCKET"):
+            load_settings()
