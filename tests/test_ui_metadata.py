@@ -4,7 +4,6 @@ heartbeat) rather than every tick, with NOT_READY before the first bootstrap."""
 
 from __future__ import annotations
 
-import time
 from pathlib import Path
 
 import dagster as dg
@@ -61,21 +60,29 @@ def test_a_table_reads_in_dagsters_standard_keys(tmp_path: Path) -> None:
     assert meta["snapshot_id"].value != "none"
 
 
-def test_tables_in_the_catalog_become_assets_at_load(tmp_path: Path) -> None:
+def test_tables_in_the_catalog_become_assets_at_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Listed from the catalog database alone, at every code-location load: no table's metadata
+    is read (that is an object-store read per table), so the load's cost does not grow with
+    the tables' metadata and the store may be down."""
     assert discover_table_specs(load_settings()) == [], "no catalog yet: no specs, no error"
     catalog = _sqlite_catalog(tmp_path)
     for ns in ("raw", "ops"):
         catalog.create_namespace(ns)  # type: ignore[attr-defined]
     catalog.create_table("raw.newcomer_events", schema=ROWS.schema)  # type: ignore[attr-defined]
     catalog.create_table("ops.lake_inventory", schema=ROWS.schema)  # type: ignore[attr-defined]
-    t0 = time.monotonic()
+    from pyiceberg.catalog.sql import SqlCatalog
+
+    def no_metadata_reads(*_: object, **__: object) -> None:
+        raise AssertionError("the listing at load read a table's metadata")
+
+    monkeypatch.setattr(SqlCatalog, "load_table", no_metadata_reads)
     specs = discover_table_specs(load_settings(), owners=["team:data-platform"])
-    took = time.monotonic() - t0
     # ops.lake_inventory is the lake_inventory asset already: not listed twice.
     assert [s.key for s in specs] == [dg.AssetKey(["raw", "newcomer_events"])]
     assert specs[0].group_name == GROUP and specs[0].description
     assert specs[0].metadata["dagster/table_name"] == "lakehouse.raw.newcomer_events"
-    assert took < 2.0, f"listing the catalog at load took {took:.2f} s"
 
 
 def test_a_broken_catalog_database_gives_no_specs_not_a_failed_load() -> None:
