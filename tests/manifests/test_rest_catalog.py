@@ -91,6 +91,27 @@ def test_catalog_overlay_is_its_base_plus_exactly_the_catalog(
 
 
 @pytest.mark.parametrize("overlay", CATALOG_OVERLAYS)
+def test_the_component_leaves_its_base_overlays_objects_as_they_are(
+    rendered: dict[str, Rendered], rendered_catalog: dict[str, Rendered], overlay: str
+) -> None:
+    """A Component's transformers reach every object of the overlay using it: a `labels`
+    transformer there once relabelled MinIO's pod template (instance=iceberg-rest-catalog)
+    while its selector kept iceberg-minio, which the real kube-apiserver refuses."""
+    base = {
+        (d["kind"], d["metadata"]["name"]): d
+        for d in rendered[prepare.REST_CATALOG_OVERLAYS[overlay]].docs
+    }
+    with_catalog = {(d["kind"], d["metadata"]["name"]): d for d in rendered_catalog[overlay].docs}
+    changed = [f"{k}/{n}" for (k, n), doc in base.items() if with_catalog.get((k, n)) != doc]
+    assert changed == []
+    for doc in rendered_catalog[overlay].docs:
+        if "selector" in doc.get("spec", {}) and "template" in doc["spec"]:
+            selector = doc["spec"]["selector"]["matchLabels"]
+            labels = doc["spec"]["template"]["metadata"]["labels"]
+            assert selector.items() <= labels.items(), f"{doc['kind']}/{doc['metadata']['name']}"
+
+
+@pytest.mark.parametrize("overlay", CATALOG_OVERLAYS)
 def test_both_containers_are_hardened_and_pinned(
     rendered_catalog: dict[str, Rendered], overlay: str
 ) -> None:
