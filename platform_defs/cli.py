@@ -78,15 +78,16 @@ def _spark_connect_status(settings: PlatformSettings) -> None:
     state = server.running()
     if state is None:
         started = (
-            "a Spark step or `make pyspark` starts it"
+            "the default; a Spark step, `make run` or `make pyspark` starts it; "
+            "PLATFORM_SPARK_MODE=session for a JVM per process instead"
             if uses_connect(settings)
-            else ("PLATFORM_SPARK_MODE=session: each Spark step starts its own JVM")
+            else "PLATFORM_SPARK_MODE=session: each Spark step starts its own JVM"
         )
         print(f"Spark Connect   : not running ({started})")
         return
     print(
         f"Spark Connect   : sc://{state.address}  (pid {state.pid}; token {server.token_file}, "
-        f"0600; log {server.log_file})"
+        f"0600; log {server.log_file}; PLATFORM_SPARK_MODE=session to run without it)"
     )
 
 

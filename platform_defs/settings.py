@@ -80,7 +80,7 @@ class PlatformSettings(BaseSettings):
         8181, description="Local Iceberg REST catalog server: port on 127.0.0.1."
     )
     spark_connect_port: int = Field(
-        15002, description="Local Spark Connect server (spark_mode=connect): port on 127.0.0.1."
+        15002, description="Local Spark Connect server: port on 127.0.0.1."
     )
     store_backend: Literal["auto", "minio", "seaweedfs"] = Field(
         "auto", description="Embedded store: `minio` binary on PATH first, else SeaweedFS."
@@ -191,9 +191,9 @@ class PlatformSettings(BaseSettings):
     spark_master: str = Field("local[*]", description="local[*], spark://host:port or k8s://...")
     spark_driver_memory: str = Field("2g", description="spark.driver.memory")
     spark_mode: Literal["session", "connect"] = Field(
-        "session",
-        description="Local target: `connect` runs Spark steps and shells through the platform's "
-        "long-lived Spark Connect server; `session` starts a JVM per process.",
+        "connect",
+        description="Local target: `connect` (the default) runs Spark steps and shells through "
+        "the platform's long-lived Spark Connect server; `session` starts a JVM per process.",
     )
     jar_cache_dir: Path | None = Field(None, description="Where Spark/Iceberg jars are cached.")
 

@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 PY=.venv/bin/python
 state=$(mktemp -d)
 free_port() { $PY -c 'from tools.local_servers import free_port; print(free_port())'; }
-export PLATFORM_STATE_DIR="$state" PLATFORM_S3_PORT=$(free_port) PLATFORM_CONSOLE_PORT=$(free_port) PLATFORM_REST_CATALOG_PORT=$(free_port)
+# Every server on a free port: never a user's 9000/8181/15002 (the Spark steps start the Spark
+# Connect server, the default PLATFORM_SPARK_MODE=connect; `cli down` in cleanup stops it).
+export PLATFORM_STATE_DIR="$state" PLATFORM_S3_PORT=$(free_port) PLATFORM_CONSOLE_PORT=$(free_port) PLATFORM_REST_CATALOG_PORT=$(free_port) PLATFORM_SPARK_CONNECT_PORT=$(free_port)
 # Assigned first: `export X="$(cmd)"` would hide a failure of cmd from `set -e`.
 DAGSTER_HOME="$($PY -m platform_defs.cli dagster-home)"
 export DAGSTER_HOME

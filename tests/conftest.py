@@ -31,12 +31,16 @@ _SERVER: s3_servers.RunningServer | None = None
 
 @pytest.fixture(autouse=True)
 def _isolated_platform_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """No test sees the developer's PLATFORM_* variables, .env file or state directory."""
+    """No test sees the developer's PLATFORM_* variables, .env file or state directory, and a
+    Spark Connect server a test starts (the default PLATFORM_SPARK_MODE=connect: any Spark
+    step) listens on a free port, never on a user's 15002; it lives in the test's state
+    directory, so the process guard finds one its test did not stop."""
     for key in list(os.environ):
         if key.startswith("PLATFORM_") and key != "PLATFORM_TEST_S3_BACKEND":
             monkeypatch.delenv(key)
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("PLATFORM_STATE_DIR", str(tmp_path / "state"))
+    monkeypatch.setenv("PLATFORM_SPARK_CONNECT_PORT", str(s3_servers.free_port()))
 
 
 @pytest.fixture(scope="session")

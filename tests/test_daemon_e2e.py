@@ -38,6 +38,7 @@ def test_daemon_ticks_health_sensor_and_records_observations(
         "PLATFORM_S3_PORT": str(free_port()),
         "PLATFORM_CONSOLE_PORT": str(free_port()),
         "PLATFORM_REST_CATALOG_PORT": str(free_port()),  # the bootstrap starts the REST catalog
+        "PLATFORM_SPARK_CONNECT_PORT": str(free_port()),  # and its Spark steps the Connect server
         "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
         # An unchanged verdict is recorded once per heartbeat: here every tick.
         "PLATFORM_HEALTH_HEARTBEAT_SECONDS": "5",

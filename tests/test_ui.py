@@ -68,6 +68,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
         "PLATFORM_S3_PORT": str(free_port()),
         "PLATFORM_CONSOLE_PORT": str(free_port()),
         "PLATFORM_REST_CATALOG_PORT": str(free_port()),  # the bootstrap starts the REST catalog
+        "PLATFORM_SPARK_CONNECT_PORT": str(free_port()),  # and its Spark steps the Connect server
         "PLATFORM_HEALTH_INTERVAL_SECONDS": "5",
         "PLATFORM_TABLES_INTERVAL_SECONDS": "5",
         "DAGSTER_HOME": str(state / "dagster"),

@@ -16,13 +16,26 @@ The client is made with the Connect builder itself and a channel builder of our 
 default channel uses TLS whenever a token is given unless the host is spelled `localhost`, and
 the server is plain gRPC bound to 127.0.0.1. Ours uses gRPC's local credentials (loopback only,
 what pyspark itself does for `localhost`) and sends the token as a bearer token.
+
+No process may hang at its exit on the client. pyspark sends ReleaseExecute from a class-wide
+thread pool (joined at interpreter exit, and by every `SparkConnectClient.close`, which a
+session's `__del__` calls during garbage collection) and ReleaseSession from `stop()`, with no
+deadline, retrying UNAVAILABLE for up to ~10 minutes; each client also registers an atexit
+handler that runs one more command on the server. So a server that stopped answering (stopped
+by `make down` or a fixture, SIGSTOPped, swapping) held a finished step, a test process or a
+shell at exit. Ours: every release call has a deadline (`RELEASE_TIMEOUT_SECONDS`, a gRPC
+service config on the channel), retries give up after seconds (`RETRY_POLICY`: the server is on
+loopback, an outage longer than that is a dead server), and a session is closed explicitly, by
+`close_remote` or, for one left open (a shell's), by an atexit hook that runs before pyspark's.
 """
 
 from __future__ import annotations
 
+import atexit
 import contextlib
+import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any, cast
 
 from platform_defs.endpoint import StoreEndpoint
@@ -34,6 +47,33 @@ if TYPE_CHECKING:
 
 # One snapshot per open client session, restored when it is closed (see the module docstring).
 _SAVED: dict[int, dict[str, str | None]] = {}
+# The atexit hook of each open client session, unregistered when it is closed.
+_AT_EXIT: dict[int, Callable[[], None]] = {}
+
+RELEASE_TIMEOUT_SECONDS = 10.0  # ReleaseSession / ReleaseExecute: cheap calls on a live server
+_SERVICE = "spark.connect.SparkConnectService"
+SERVICE_CONFIG = json.dumps(
+    {
+        "methodConfig": [
+            {
+                "name": [
+                    {"service": _SERVICE, "method": method}
+                    for method in ("ReleaseExecute", "ReleaseSession")
+                ],
+                "timeout": f"{RELEASE_TIMEOUT_SECONDS:g}s",
+            }
+        ]
+    }
+)
+# pyspark's DefaultPolicy arguments (milliseconds): sleeps 0.05, 0.2, 0.8, 3.2, 4 s (+ <= 0.5 s
+# jitter each from 2 s on), so a call gives up within ~10 s of the server going away.
+RETRY_POLICY: dict[str, Any] = {
+    "max_retries": 5,
+    "initial_backoff": 50,
+    "backoff_multiplier": 4.0,
+    "max_backoff": 4000,
+    "max_server_retry_delay": 4000,
+}
 
 
 def uses_connect(settings: PlatformSettings) -> bool:
@@ -57,11 +97,12 @@ def _channel_builder(url: str) -> Any:
             )
             return self._secure_channel(self.endpoint, creds)
 
-    return LoopbackChannelBuilder(url)
+    return LoopbackChannelBuilder(url, [("grpc.service_config", SERVICE_CONFIG)])
 
 
 def open_remote(settings: PlatformSettings, app_name: str = "lakehouse") -> SparkSession:
     """A Connect client session on the running server; close it with `close_remote`."""
+    from pyspark.sql.connect.client.retries import DefaultPolicy
     from pyspark.sql.connect.session import SparkSession as RemoteSparkSession
 
     server = SparkConnectServer(settings)
@@ -71,18 +112,35 @@ def open_remote(settings: PlatformSettings, app_name: str = "lakehouse") -> Spar
     try:
         builder = RemoteSparkSession.builder.channelBuilder(_channel_builder(url))
         session = builder.config("spark.app.name", app_name).create()
+        session.client.set_retry_policies([DefaultPolicy(**RETRY_POLICY)])
     except BaseException:
         _restore(saved)
         raise
+    result = cast("SparkSession", session)  # the Connect class stands in for the classic one
     _SAVED[id(session)] = saved
-    return cast("SparkSession", session)  # the Connect class stands in for the classic one
+
+    def close_at_exit() -> None:
+        close_remote(result)
+
+    _AT_EXIT[id(session)] = close_at_exit
+    atexit.register(close_at_exit)  # after pyspark's own hook for this client: runs before it
+    return result
 
 
 def close_remote(session: SparkSession) -> None:
-    """Stop the client session (the server keeps running), then put os.environ back."""
+    """Stop the client session (the server keeps running), then put os.environ back.
+
+    Bounded (see the module docstring); pyspark's atexit hook for the client is dropped with it,
+    so the closed client is not kept alive until exit nor asked for one more command there."""
     try:
         session.stop()
     finally:
+        hook = _AT_EXIT.pop(id(session), None)
+        if hook is not None:
+            atexit.unregister(hook)
+        client = getattr(session, "client", None)
+        if client is not None and hasattr(client, "_cleanup_ml_cache"):
+            atexit.unregister(client._cleanup_ml_cache)
         saved = _SAVED.pop(id(session), None)
         if saved is not None:
             _restore(saved)

@@ -122,8 +122,8 @@ class SparkConnectServer:
         except FileNotFoundError:
             raise SparkConnectError(
                 f"No Spark Connect token at {self.token_file}: the Spark Connect server has not "
-                "been started on this state directory. Run `make run` with "
-                "PLATFORM_SPARK_MODE=connect (or any Spark step in that mode)."
+                "been started on this state directory. Run `make run` (its Spark steps start it "
+                "unless PLATFORM_SPARK_MODE=session) or any Spark step."
             ) from None
 
     def url(self, state: ServerState | None = None) -> str:

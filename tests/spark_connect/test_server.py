@@ -3,12 +3,14 @@ processes: a real S3 server, a real Spark Connect JVM, real pyspark clients."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
 import stat
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -202,7 +204,6 @@ assert type(classic).__module__ == "pyspark.sql.session", type(classic)
 classic.stop()
 print("ISOLATED-OK")
 """
-    import json
 
     writer = {
         "url": lake.writer.url,
@@ -228,8 +229,6 @@ def test_spark_steps_run_through_the_server_in_connect_mode(lake: Lake, tmp_path
     """`python -m assets.spark_jobs` as the local launcher runs it, PLATFORM_SPARK_MODE=connect:
     both steps use the module's running server (same pid), and start no JVM of their own: they
     succeed with JAVA_HOME pointing nowhere, which an in-process session refuses."""
-    import json
-
     server = lake.server()
     before = server.running()
     assert before is not None
@@ -279,3 +278,70 @@ def test_make_spark_sql_attaches_to_the_server(lake: Lake, tmp_path: Path) -> No
     assert "42" in proc.stdout
     after = server.running()
     assert after is not None and after.pid == before.pid
+
+
+# A step's body, then (on a line from the test, once the server has stopped answering) its end:
+# `closed` closes the session as `spark_session` does, `left-open` leaves it to the exit hooks.
+_STEP = r"""
+import json, os, sys
+from platform_defs.spark_connect import client
+from tests.spark_connect.conftest import settings_from
+spark = client.open_remote(settings_from(json.loads(os.environ["SC_TEST_LAKE"])), "exit-test")
+spark.sql("SELECT 1 AS x").collect(); spark.range(1000).count(); spark.range(10).toPandas()
+open(sys.argv[2], "w").close()
+sys.stdin.readline()
+if sys.argv[1] == "closed":
+    client.close_remote(spark)
+"""
+# Releasing the session (one deadline) and joining the release pool (one more), plus the
+# interpreter's own exit; without the bounds the process waits for the server forever.
+_EXIT_BOUND_SECONDS = 2 * client.RELEASE_TIMEOUT_SECONDS + 20.0
+
+
+@pytest.mark.parametrize("ending", ["closed", "left-open"])
+def test_a_process_with_a_connect_session_exits_promptly_when_the_server_stops_answering(
+    lake: Lake, ending: str, tmp_path: Path
+) -> None:
+    """pyspark's release calls have no deadline and its atexit hook runs a command on the
+    server: a step, a test process or a shell whose server was stopped or hung stayed alive.
+    The server is frozen (SIGSTOP: it accepts connections and never answers) after the step's
+    queries and before its end, and thawed afterwards for the module's other tests. The
+    child's output goes to files (a full pipe would block it) and its "step done" is a file."""
+    state = lake.server().running()
+    assert state is not None
+    done, log = tmp_path / "step-done", tmp_path / "child.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _STEP, ending, str(done)],
+            env={**os.environ, "SC_TEST_LAKE": json.dumps(lake.env)},
+            stdin=subprocess.PIPE,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=Path(__file__).parents[2],
+        )
+    assert proc.stdin is not None
+    try:
+        assert detached.wait_until(lambda: done.exists() or proc.poll() is not None, 300.0)
+        assert done.exists(), f"the step failed:\n{log.read_text(errors='replace')[-3000:]}"
+        os.killpg(state.pid, signal.SIGSTOP)
+        try:
+            started_at = time.monotonic()
+            proc.stdin.write(b"end\n")
+            proc.stdin.close()
+            try:
+                proc.wait(timeout=_EXIT_BOUND_SECONDS)
+            except subprocess.TimeoutExpired:
+                pytest.fail(
+                    f"the {ending} process was still running {_EXIT_BOUND_SECONDS:.0f} s after "
+                    "its step (blocked on a call to the unanswering Spark Connect server)"
+                )
+            seconds = time.monotonic() - started_at
+        finally:
+            os.killpg(state.pid, signal.SIGCONT)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.wait()
+    assert proc.returncode == 0, log.read_text(errors="replace")[-3000:]
+    print(f"{ending}: exited {seconds:.1f} s after its step")
+    assert lake.server().is_healthy(state, timeout=30.0), "the thawed server answers again"

@@ -1,5 +1,9 @@
 """Fixtures for the warehouse tests: platform settings and one bucket on the session's real S3
-server (tests/conftest.py), and one Spark session shared by the in-process tests."""
+server (tests/conftest.py), and one Spark session shared by the in-process tests.
+
+These are the tests of the in-process session (`PLATFORM_SPARK_MODE=session`, the fallback): its
+conf, jars, failures explained and Spark jobs in a JVM of their own; the same jobs through the
+Spark Connect server (the default) are tests/spark_connect's."""
 
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ def make_settings(state_dir: Path, bucket: str, **overrides: object) -> Platform
     values: dict[str, object] = {
         "state_dir": state_dir, "bucket": bucket, "s3_endpoint": "http://127.0.0.1:1",
         "credentials_source": "env", "s3_access_key": "unused", "s3_secret_key": "unused-secret",
-        "spark_driver_memory": "1g", "_env_file": None,
+        "spark_driver_memory": "1g", "spark_mode": "session", "_env_file": None,
     }  # fmt: skip
     return load_settings(**{**values, **overrides})
 
@@ -60,6 +64,13 @@ class RecordingReporter:
 
     def report_asset_check(self, check_name: str, passed: bool, metadata: dict[str, Any]) -> None:
         self.checks.append((check_name, passed, metadata))
+
+
+@pytest.fixture(autouse=True)
+def _in_process_session(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The job processes these tests start inherit it (those that build their environment from
+    scratch set it there)."""
+    monkeypatch.setenv("PLATFORM_SPARK_MODE", "session")
 
 
 @dataclass(frozen=True)

@@ -41,7 +41,7 @@ def _run_job(w: Warehouse, tmp_path: Path, secret: str | None = None, **env: str
         "PLATFORM_S3_ENDPOINT": w.endpoint.url, "PLATFORM_CREDENTIALS_SOURCE": "env",
         "PLATFORM_S3_ACCESS_KEY": w.endpoint.credentials.access_key,
         "PLATFORM_S3_SECRET_KEY": secret or w.endpoint.credentials.secret_key,
-        "PYTHONPATH": str(Path(__file__).parents[2]), **env,
+        "PYTHONPATH": str(Path(__file__).parents[2]), "PLATFORM_SPARK_MODE": "session", **env,
     })  # fmt: skip
     return subprocess.run([sys.executable, "-m", "assets.spark_jobs", "lake_inventory"],
                           env=base, capture_output=True, text=True, timeout=120, cwd=tmp_path)  # fmt: skip

@@ -62,7 +62,7 @@ def test_hadoop_catalog_single_writer_creates_and_reads(
     env.update({
         "PLATFORM_CATALOG_TYPE": "hadoop", "PLATFORM_STATE_DIR": str(tmp_path / "state"),
         "PLATFORM_BUCKET": bucket, "PLATFORM_S3_ENDPOINT": warehouse.endpoint.url,
-        "PLATFORM_CREDENTIALS_SOURCE": "env", "PYTHONPATH": REPO,
+        "PLATFORM_CREDENTIALS_SOURCE": "env", "PYTHONPATH": REPO, "PLATFORM_SPARK_MODE": "session",
         **launch_env(make_settings(tmp_path, bucket), warehouse.endpoint),
     })  # fmt: skip
     reports = []
