@@ -180,6 +180,7 @@ class DetachedServer(Generic[S]):
     `_reuse_or_start` holding `_lock()`."""
 
     state_type: type[S]
+    probe_timeout = 1.0  # each health probe while waiting for a server to answer
     root: Path
     state_dir: Path
     state_file: Path
@@ -230,7 +231,7 @@ class DetachedServer(Generic[S]):
         return start(state), "restarted" if state else "started"
 
     def _wait_healthy(self, state: S, seconds: float) -> bool:
-        return wait_until(lambda: self.is_healthy(state, timeout=1.0), seconds)
+        return wait_until(lambda: self.is_healthy(state, timeout=self.probe_timeout), seconds)
 
     def _write_state(self, state: S) -> None:
         write_private_text(self.state_file, json.dumps(asdict(state), indent=2))

@@ -21,13 +21,12 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import json
 import os
 import secrets
 import subprocess
 import time
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 
 from platform_defs import detached
@@ -92,9 +91,13 @@ def render(conf: dict[str, str]) -> str:
     return "".join(f"{key}={_escape(value)}\n" for key, value in sorted(conf.items()))
 
 
-class SparkConnectServer:
+class SparkConnectServer(detached.DetachedServer[ServerState]):
+    state_type = ServerState
+    probe_timeout = 2.0  # a JVM busy with a query answers AnalyzePlan late
+
     def __init__(self, settings: PlatformSettings) -> None:
         self.settings = settings
+        self.state_dir = settings.state_dir
         self.root = settings.spark_connect_dir
         self.state_file = self.root / "server.json"
         self.properties_file = self.root / "server.properties"
@@ -102,18 +105,11 @@ class SparkConnectServer:
         self.log_file = self.root / "logs" / "server.log"
 
     # ---- inspection ----------------------------------------------------------------------
-    def read_state(self) -> ServerState | None:
-        return detached.read_state(self.state_file, ServerState)
-
     def is_alive(self, state: ServerState) -> bool:
         cmdline = detached.live_cmdline(state.pid)
         if cmdline is None:
             return False
         return MAIN_CLASS.encode() in cmdline and str(self.properties_file).encode() in cmdline
-
-    def running(self) -> ServerState | None:
-        state = self.read_state()
-        return state if state and self.is_alive(state) else None
 
     def token(self) -> str:
         """The clients' bearer token, or an error saying how to get one."""
@@ -134,9 +130,6 @@ class SparkConnectServer:
     def is_healthy(self, state: ServerState, timeout: float = 2.0) -> bool:
         return probe(state.port, self.token(), timeout) is None
 
-    def log_tail(self, lines: int = 25) -> str:
-        return detached.log_tail(self.log_file, lines)
-
     # ---- lifecycle -----------------------------------------------------------------------
     def ensure_running(self, store: StoreEndpoint) -> EnsureResult:
         """Reuse a healthy server with this configuration, else (re)start one.
@@ -147,30 +140,17 @@ class SparkConnectServer:
         with self._lock():
             token = self._ensure_token()
             fingerprint = self._fingerprint(store, token)
-            state = self.read_state()
-            action = "started"
-            if state and self.is_alive(state):
-                live = state
-                if (
+            state, action = self._reuse_or_start(
+                lambda live: (
                     live.port == self.settings.spark_connect_port
                     and live.config_fingerprint == fingerprint
-                    and detached.wait_until(lambda: self.is_healthy(live, timeout=2.0), 10.0)
-                ):
-                    return EnsureResult(live, "reused", time.monotonic() - t0)
-                detached.terminate_group(live.pid)
-                action = "restarted"
-            elif state:
-                action = "restarted"
-            state = self._start(store, token, fingerprint, grace=5.0 if state else 0.0)
+                ),
+                lambda previous: self._start(
+                    store, token, fingerprint, grace=5.0 if previous else 0.0
+                ),
+                healthy_within=10.0,
+            )
         return EnsureResult(state, action, time.monotonic() - t0)
-
-    def stop(self, timeout: float = 15.0) -> bool:
-        with self._lock():
-            state = self.read_state()
-            if not state or not self.is_alive(state):
-                return False
-            detached.terminate_group(state.pid, timeout)
-            return True
 
     def _ensure_token(self) -> str:
         """256 random bits, generated once and kept across restarts (clients keep working)."""
@@ -251,7 +231,7 @@ class SparkConnectServer:
             raise SparkConnectError(f"Could not execute {argv[0]}: {exc}") from exc
         state = ServerState(proc.pid, port, fingerprint, time.time())
         self._wait_started(proc, state, token)
-        write_private_text(self.state_file, json.dumps(asdict(state), indent=2))
+        self._write_state(state)
         return state
 
     def _wait_started(self, proc: subprocess.Popen[bytes], state: ServerState, token: str) -> None:
@@ -269,9 +249,6 @@ class SparkConnectServer:
             ),
             interval=0.25,
         )
-
-    def _lock(self) -> contextlib.AbstractContextManager[None]:
-        return detached.exclusive_lock(self.root, self.settings.state_dir)
 
 
 def probe(port: int, token: str | None, timeout: float = 2.0) -> str | None:
