@@ -1,6 +1,6 @@
 """The served-kinds check's one case that needs exact timing: a CRD that discovery shows only on
-the second read. Served from a discovery document recorded from kube-apiserver v1.37.2
-(fixtures/discovery_*.json: the Prometheus Operator's CRDs, no cert-manager). The refusals, the
+the second read. Served from a discovery document in kube-apiserver v1.37's format, written by
+hand (fixtures/discovery_*.json: the Prometheus Operator's CRDs, no cert-manager). The refusals, the
 messages and the subresource rule run on the real control plane in test_served_live.py and
 test_fixes_live.py.
 """
