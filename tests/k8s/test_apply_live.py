@@ -109,7 +109,7 @@ def test_apply_is_one_server_side_apply_per_object_owning_what_it_sent(
         assert dry["metadata"]["resourceVersion"] == live["metadata"]["resourceVersion"], what
 
 
-def _settled(api: Cluster, kubectl: Kubectl, namespace: str, docs: list[render.Document]) -> None:
+def _settled(kubectl: Kubectl, namespace: str) -> None:
     """Wait until the controllers are done with the objects (MinIO rolled out, its claim
     bound), so a resourceVersion that moves after this is the platform's doing."""
     kubectl("-n", namespace, "rollout", "status", "deployment/iceberg-minio", "--timeout=120s")
@@ -131,7 +131,7 @@ def test_second_apply_reports_no_change_and_writes_nothing(
 ) -> None:
     docs = _moved(documents["dev"], fresh_namespace)
     first = apply.apply_all(api, docs)
-    _settled(api, kubectl, fresh_namespace, docs)
+    _settled(kubectl, fresh_namespace)
     versions = {render.object_id(d): _live(api, d)["metadata"]["resourceVersion"] for d in docs}
 
     second = apply.apply_all(api, docs)
@@ -158,7 +158,7 @@ def test_a_changed_manifest_is_reported_as_configured(
 ) -> None:
     docs = _moved(documents["dev"], fresh_namespace)
     apply.apply_all(api, docs)
-    _settled(api, kubectl, fresh_namespace, docs)
+    _settled(kubectl, fresh_namespace)
     edited = copy.deepcopy(docs)
     service = next(d for d in edited if d["kind"] == "Service")
     service["metadata"]["labels"] = {**service["metadata"]["labels"], "team": "data"}
