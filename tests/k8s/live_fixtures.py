@@ -11,6 +11,7 @@ waits). Tests run one at a time in a session, so no two of them hold it at once.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -44,9 +45,27 @@ def kubectl(live_env: env.Running) -> Kubectl:
     return run
 
 
+def recycle_released_volumes(kubectl: Kubectl) -> int:
+    """Make the pool's Released PVs Available again, as an administrator of `Retain` volumes
+    does (their claim reference removed): every test that binds a claim and deletes its
+    namespace leaves one Released, and the session's pool (24) would run out, leaving later
+    claims Pending. kwok runs no container, so nothing was written to them."""
+    listing = json.loads(kubectl("get", "pv", "-o", "json"))
+    released = [
+        pv["metadata"]["name"]
+        for pv in listing["items"]
+        if (pv.get("status") or {}).get("phase") == "Released"
+    ]
+    for name in released:
+        patch = '[{"op": "remove", "path": "/spec/claimRef"}]'
+        kubectl("patch", "pv", name, "--type=json", "-p", patch)
+    return len(released)
+
+
 @pytest.fixture
 def namespace(kubectl: Kubectl) -> Iterator[str]:
     """A namespace of the test's own, ready for pods (its default ServiceAccount exists)."""
+    recycle_released_volumes(kubectl)
     name = f"t-{uuid.uuid4().hex[:8]}"
     kubectl("create", "namespace", name)
     kubectl("-n", name, "wait", "--for=create", "serviceaccount/default", "--timeout=60s")
@@ -80,6 +99,7 @@ def live_k8s_env(
     monkeypatch.setenv("KUBECACHEDIR", str(live_env.state / "kubecache"))
     monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
     kubectl("delete", "namespace", TARGET_NAMESPACE, "--ignore-not-found", "--wait=true")
+    recycle_released_volumes(kubectl)
     yield settings_env
     kubectl("delete", "namespace", TARGET_NAMESPACE, "--ignore-not-found", "--wait=false")
 

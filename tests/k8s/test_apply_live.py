@@ -20,7 +20,7 @@ import pytest
 from platform_defs.k8s import apply, render
 from platform_defs.k8s.cluster import FIELD_MANAGER, Cluster
 from tests.k8s.conftest import RENDERABLE
-from tests.k8s.live_fixtures import Kubectl
+from tests.k8s.live_fixtures import Kubectl, recycle_released_volumes
 
 pytestmark = pytest.mark.cluster
 
@@ -28,6 +28,7 @@ pytestmark = pytest.mark.cluster
 @pytest.fixture
 def fresh_namespace(kubectl: Kubectl) -> Iterator[str]:
     """A name for a namespace nobody has created yet (the apply creates it); deleted after."""
+    recycle_released_volumes(kubectl)
     name = f"t-apply-{uuid.uuid4().hex[:8]}"
     yield name
     kubectl("delete", "namespace", name, "--ignore-not-found", "--wait=false")
