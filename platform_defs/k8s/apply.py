@@ -68,8 +68,26 @@ def apply_one(cluster: Cluster, doc: Document) -> Applied:
     after = cluster.apply(doc)
     old_rv = (before or {}).get("metadata", {}).get("resourceVersion")
     new_rv = str(after.get("metadata", {}).get("resourceVersion", ""))
-    action = "created" if before is None else "unchanged" if old_rv == new_rv else "configured"
+    if before is None:
+        action = "created"
+    elif old_rv == new_rv or _content(before) == _content(after):
+        # A controller may write the status between the read and the apply (a rollout in
+        # progress): the resourceVersion moved, but nothing the apply sends did.
+        action = "unchanged"
+    else:
+        action = "configured"
     return Applied(doc["kind"], meta["name"], namespace_of(doc), action, new_rv)
+
+
+def _content(obj: Document) -> Document:
+    """The object without what moves on every write by anyone: its status, resourceVersion and
+    managedFields."""
+    meta = {
+        k: v
+        for k, v in obj.get("metadata", {}).items()
+        if k not in ("resourceVersion", "managedFields")
+    }
+    return {**{k: v for k, v in obj.items() if k != "status"}, "metadata": meta}
 
 
 def apply_all(cluster: Cluster, docs: Sequence[Document]) -> list[Applied]:

@@ -16,7 +16,13 @@ from platform_defs.k8s import prepare, render
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.fake_apiserver import FakeApiServer, write_kubeconfig
-from tests.k8s.live_fixtures import api, kubectl, namespace  # noqa: F401 (live fixtures)
+from tests.k8s.live_fixtures import (  # noqa: F401 (live fixtures)
+    api,
+    kubectl,
+    live_k8s_env,
+    live_provisioned,
+    namespace,
+)
 from tests.manifests.conftest import REPO, copy_manifests
 
 FIXTURES = Path(__file__).parent / "fixtures"

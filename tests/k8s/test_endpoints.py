@@ -71,6 +71,10 @@ def test_a_missing_ready_condition_means_ready() -> None:
 def test_the_check_reads_slices_never_the_legacy_endpoints(
     provisioned: KubernetesTarget, fake: FakeApiServer, fixture: str, passed: bool
 ) -> None:
+    """Which API the check reads (and with which selectors) is visible only in a request log:
+    on the stand-in because the testenv's kube-apiserver keeps no audit log. The check's
+    verdicts on real slices are in test_fixes_live.py and test_drift_and_checks_live.py; a
+    published not-ready endpoint is not shown there (kwok makes every pod with an IP Ready)."""
     fake.load_fixture(FIXTURES / f"endpointslices_{fixture}.json")
     fake.requests.clear()
     result = minio_service_has_endpoints(platform=PlatformResource())

@@ -1,4 +1,7 @@
-"""Rollout status for every case `kubectl rollout status` distinguishes, and the bounded wait."""
+"""Rollout status for every case `kubectl rollout status` distinguishes, and the bounded wait:
+from status objects in the API's shape and a fake clock (no server), so every case and bound is
+exact. The wait on real controllers is in test_rollout_live.py, test_target_live.py,
+test_rotation_live.py (a new generation rolled) and test_diagnose_live.py (progress deadline)."""
 
 from __future__ import annotations
 
@@ -208,6 +211,9 @@ def test_wait_stops_at_once_on_a_deadline_failure() -> None:
 
 
 def test_wait_follows_the_api_until_complete(cluster: Cluster, fake: FakeApiServer) -> None:
+    """Each of the four in-between statuses read once, in order: on the stand-in because that
+    exact sequence is timing a real controller does not repeat; the wait on the real
+    controller is in test_rollout_live.py (and every live ensure_store)."""
     path = "/apis/apps/v1/namespaces/analytics/deployments/iceberg-minio"
     fake.put(deployment(generation=2, observedGeneration=1))
     fake.status_script[path] = [

@@ -1,6 +1,9 @@
 """On the kubernetes target every service identity gets its own Secret, and the Spark step's pod
-reads the `spark` identity's Secret, never MinIO's root Secret (root only provisions). Tested
-against the API stand-in (tests/k8s/fake_apiserver.py) and on the pod body dagster-k8s builds."""
+reads the `spark` identity's Secret, never MinIO's root Secret (root only provisions). On the
+real loopback control plane: the Secrets are read back from kube-apiserver (labels, type, data,
+managedFields of the platform's field manager, resourceVersion across a same-keys publish), and
+the pod body is the one dagster-k8s builds. MinIO's admin API is a recording stand-in, named as
+such: kwok runs no MinIO. Marked `cluster`."""
 
 from __future__ import annotations
 
@@ -17,25 +20,32 @@ from platform_defs.endpoint import StoreEndpoint
 from platform_defs.errors import IdentityError
 from platform_defs.identities import Role, provisioning
 from platform_defs.k8s import pipes
+from platform_defs.k8s.cluster import FIELD_MANAGER, Cluster
 from platform_defs.settings import load_settings
 from platform_defs.targets import select
 from platform_defs.targets.kubernetes import KubernetesTarget
-from tests.k8s.conftest import DEPLOYMENT, READY
-from tests.k8s.fake_apiserver import APPLY, FakeApiServer
+from tests.k8s.live_fixtures import TARGET_NAMESPACE
 
-SECRETS = "/api/v1/namespaces/analytics/secrets"
+pytestmark = pytest.mark.cluster
 ROOT_KEYS = {"root-user", "root-password"}
 
 
-def _root_secret(fake: FakeApiServer) -> str:
-    env = fake.objects[DEPLOYMENT]["spec"]["template"]["spec"]["containers"][0]["env"]
+def _secret(api: Cluster, name: str) -> dict[str, Any]:
+    found = api.get("v1", "Secret", name, TARGET_NAMESPACE)
+    assert found is not None, f"Secret {TARGET_NAMESPACE}/{name} is not on the server"
+    return found
+
+
+def _decoded(api: Cluster, name: str) -> dict[str, str]:
+    return {k: base64.b64decode(v).decode() for k, v in _secret(api, name)["data"].items()}
+
+
+def _root_secret(api: Cluster) -> str:
+    deployment = api.get("apps/v1", "Deployment", "iceberg-minio", TARGET_NAMESPACE)
+    assert deployment is not None
+    env = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
     (ref,) = [e for e in env if e["name"] == "MINIO_ROOT_USER"]
     return str(ref["valueFrom"]["secretKeyRef"]["name"])
-
-
-def _decoded(fake: FakeApiServer, name: str) -> dict[str, str]:
-    data = fake.objects[f"{SECRETS}/{name}"]["data"]
-    return {k: base64.b64decode(v).decode() for k, v in data.items()}
 
 
 def _secret_refs(pod_spec: dict[str, Any]) -> list[tuple[str, str, str]]:
@@ -50,19 +60,17 @@ def _secret_refs(pod_spec: dict[str, Any]) -> list[tuple[str, str, str]]:
 
 
 def test_spark_pod_reads_the_spark_identity_secret_never_root(
-    k8s_env: dict[str, str], fake: FakeApiServer
+    live_provisioned: KubernetesTarget, api: Cluster
 ) -> None:
-    settings = load_settings()
-    fake.status_script[DEPLOYMENT] = [READY]
-    target = KubernetesTarget(settings)
-    target.ensure_store()
+    settings = live_provisioned.settings
     spark = credentials.generate("analytics-spark")
     select(settings).credential_distributor().publish(identities.SPARK, spark)
 
-    endpoint, secret = target.pod_endpoint()
+    endpoint, secret = live_provisioned.pod_endpoint()
     refs = _secret_refs(pipes.spark_pod_spec(settings, secret_name=secret))
 
-    root_secret = _root_secret(fake)
+    root_secret = _root_secret(api)
+    assert set(_decoded(api, root_secret)) == ROOT_KEYS, "the live root Secret is MinIO's"
     assert refs, "the pod takes its keys from a Secret, never from a literal"
     assert all(name != root_secret for _, name, _ in refs), "the Spark pod must not get root"
     assert not {key for *_, key in refs} & ROOT_KEYS
@@ -71,7 +79,7 @@ def test_spark_pod_reads_the_spark_identity_secret_never_root(
         (SECRET_KEY_ENV, "iceberg-minio-spark", "secret-key"),
     ]
     # What the pod will read is the spark identity's keys, not root's.
-    assert _decoded(fake, secret) == {
+    assert _decoded(api, secret) == {
         "access-key": spark.access_key,
         "secret-key": spark.secret_key,
     }
@@ -79,29 +87,26 @@ def test_spark_pod_reads_the_spark_identity_secret_never_root(
 
 
 def test_spark_pod_without_the_identity_secret_is_refused(
-    k8s_env: dict[str, str], fake: FakeApiServer
+    live_provisioned: KubernetesTarget,
 ) -> None:
-    fake.status_script[DEPLOYMENT] = [READY]
-    target = KubernetesTarget(load_settings())
-    target.ensure_store()
     with pytest.raises(IdentityError) as err:
-        target.pod_endpoint()
+        live_provisioned.pod_endpoint()
     message = str(err.value)
     assert "analytics/iceberg-minio-spark" in message and "`service_identities`" in message
 
 
 def test_identity_secret_is_applied_labelled_and_idempotent(
-    k8s_env: dict[str, str], fake: FakeApiServer
+    live_provisioned: KubernetesTarget, api: Cluster
 ) -> None:
-    settings = load_settings()
+    settings = live_provisioned.settings
     creds = credentials.generate("analytics-analyst")
     distributor = select(settings).credential_distributor()
     distributor.publish(identities.ANALYST, creds)
 
-    path = f"{SECRETS}/iceberg-minio-analyst"
-    (patch,) = [p for p in fake.patches() if p.path == path]
-    assert patch.content_type == APPLY and patch.query["fieldManager"] == ["lakehouse-platform"]
-    secret = fake.objects[path]
+    secret = _secret(api, "iceberg-minio-analyst")
+    (entry,) = [m for m in secret["metadata"]["managedFields"] if m["manager"] == FIELD_MANAGER]
+    assert entry["operation"] == "Apply", "a server-side apply of the platform's manager"
+    assert set(entry["fieldsV1"]["f:data"]) == {"f:access-key", "f:secret-key"}
     assert secret["type"] == "Opaque"
     assert secret["metadata"]["labels"] == {
         "app.kubernetes.io/name": "minio",
@@ -113,7 +118,7 @@ def test_identity_secret_is_applied_labelled_and_idempotent(
         "tier": "data",
         "lakehouse.platform/identity": "analyst",
     }
-    assert _decoded(fake, "iceberg-minio-analyst") == {
+    assert _decoded(api, "iceberg-minio-analyst") == {
         "access-key": creds.access_key,
         "secret-key": creds.secret_key,
     }
@@ -121,14 +126,17 @@ def test_identity_secret_is_applied_labelled_and_idempotent(
     assert identities.load(settings, identities.ANALYST) == creds
     version = secret["metadata"]["resourceVersion"]
     distributor.publish(identities.ANALYST, creds)
-    assert fake.objects[path]["metadata"]["resourceVersion"] == version, "same keys: no change"
+    assert _secret(api, "iceberg-minio-analyst")["metadata"]["resourceVersion"] == version, (
+        "same keys: no change"
+    )
 
 
 def test_service_identities_step_writes_a_secret_per_identity(
-    k8s_env: dict[str, str], fake: FakeApiServer, monkeypatch: pytest.MonkeyPatch
+    live_provisioned: KubernetesTarget, api: Cluster, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """The provisioning step itself (what the `service_identities` asset runs), with a recording
-    stand-in for MinIO's admin API and the store's acceptance check: no MinIO runs here."""
+    stand-in for MinIO's admin API and the store's acceptance check: no MinIO runs under kwok.
+    The Secrets are the live ones."""
     granted: list[tuple[str, str]] = []
 
     class RecordingAdmin:
@@ -150,11 +158,12 @@ def test_service_identities_step_writes_a_secret_per_identity(
 
     assert kind == "minio-admin-api (stand-in)"
     assert [g[0] for g in granted] == list(identities.ROLE_NAMES)
+    assert {p.role.name for p in done} == set(identities.ROLE_NAMES)
     for p in done:
-        values = _decoded(fake, f"iceberg-minio-{p.role.name}")
+        values = _decoded(api, f"iceberg-minio-{p.role.name}")
         assert values["access-key"] == p.access_key
         assert values == {
             "access-key": identities.load(settings, p.role.name).access_key,
             "secret-key": identities.load(settings, p.role.name).secret_key,
         }
-    assert _decoded(fake, "iceberg-minio-spark")["access-key"].startswith("analytics-spark-")
+    assert _decoded(api, "iceberg-minio-spark")["access-key"].startswith("analytics-spark-")
