@@ -13,6 +13,7 @@ Pipes `closed` message, the process's last word, has arrived), and then the stre
 
 from __future__ import annotations
 
+import codecs
 import threading
 import time
 from collections.abc import Iterator
@@ -22,10 +23,26 @@ from typing import Any
 from dagster._core.pipes.utils import extract_message_or_forward_to_stdout
 from dagster_k8s import PipesK8sClient
 from dagster_k8s.client import WaitForPodState
-from dagster_k8s.pipes import PipesK8sPodLogsMessageReader, _process_log_stream
+from dagster_k8s.pipes import PipesK8sPodLogsMessageReader
 
 LOG_GRACE_SECONDS = 30.0
 READY_TIMEOUT_SECONDS = 1800.0  # the library's own bound for the wait before the first read
+
+
+def _lines(chunks: Iterator[bytes]) -> Iterator[str]:
+    """Complete lines as they arrive. The library's parser holds each line back until the next
+    one starts (to join lines that share a timestamp), so on a follow that does not end the
+    last line, the Pipes `closed` message, would never be handed on; with `timestamps=True`
+    every line carries its own timestamp, and a line is one log item."""
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    pending = ""
+    for chunk in chunks:
+        pending += decoder.decode(chunk)
+        *complete, pending = pending.split("\n")
+        yield from (line for line in complete if line)
+    pending += decoder.decode(b"", final=True)
+    if pending:
+        yield pending
 
 
 class _Reader(PipesK8sPodLogsMessageReader):
@@ -62,8 +79,9 @@ class _Follow(threading.Thread):
                 timestamps=True,
                 _preload_content=False,
             )
-            for item in _process_log_stream(self._response.stream()):
-                extract_message_or_forward_to_stdout(self.handler, item.log)
+            for line in _lines(self._response.stream()):
+                _, _, log = line.partition(" ")  # `<RFC 3339 timestamp> <line>`
+                extract_message_or_forward_to_stdout(self.handler, log)
         except Exception as exc:  # a shut stream raises; anything else is the step's error
             if not self._stopping.is_set():
                 self.error = exc
