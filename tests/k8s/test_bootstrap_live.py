@@ -166,7 +166,18 @@ def _job() -> dg.JobDefinition:
 
 
 def _run() -> dg.ExecuteInProcessResult:
-    return _job().execute_in_process(instance=dg.DagsterInstance.ephemeral(), raise_on_error=False)
+    instance = dg.DagsterInstance.ephemeral()
+    result = _job().execute_in_process(instance=instance, raise_on_error=False)
+    _PIPES_WARNINGS[result.run_id] = [
+        str(e.user_message)
+        for e in instance.all_logs(result.run_id)
+        if str(e.user_message).startswith("[pipes] did not receive")
+    ]
+    return result
+
+
+# Per run: Dagster's warnings that the Spark process's messages (or its `closed`) never came.
+_PIPES_WARNINGS: dict[str, list[str]] = {}
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
@@ -208,6 +219,7 @@ def _assert_spark_step(result: dg.ExecuteInProcessResult, kubelet: SparkKubelet,
     meta = _meta(result, "lake_inventory")
     assert isinstance(meta.get(ROW_COUNT), int) and meta[ROW_COUNT] > 0, meta
     assert meta.get("spark_skipped") is not True, meta
+    assert _PIPES_WARNINGS[result.run_id] == [], "the Pipes closed message did not come through"
 
 
 def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
