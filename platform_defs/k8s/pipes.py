@@ -6,7 +6,8 @@ namespace with the label the prod NetworkPolicy admits (`lakehouse.platform/s3-c
 to MinIO through the Service, and reads the `spark` identity's keys from that identity's own
 Secret (`platform_defs.k8s.identity_secrets`; secretKeyRef, so the values never pass through
 Dagster). Never MinIO's root Secret: root only provisions, exactly as on the local target. `pod_wait_timeout` is always set:
-the library's default is a day.
+the library's default is a day; and it bounds the whole step, the log follow included
+(`pipes_logs.BoundedLogsK8sClient`: the library follows the log before its bounded wait starts).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from dagster_k8s import PipesK8sClient
 
 from platform_defs.k8s import identity_secrets
 from platform_defs.k8s.cluster import running_in_cluster
+from platform_defs.k8s.pipes_logs import BoundedLogsK8sClient
 from platform_defs.settings import PlatformSettings
 
 S3_CLIENT_LABEL = {"lakehouse.platform/s3-client": "true"}
@@ -32,7 +34,7 @@ _CHECKSUM_ENV = {
 def pipes_client(settings: PlatformSettings) -> PipesK8sClient:
     """In-cluster credentials inside a pod, the configured kubeconfig/context outside."""
     inside = running_in_cluster() and settings.kube_context is None
-    return PipesK8sClient(
+    return BoundedLogsK8sClient(
         load_incluster_config=True if inside else None,
         kubeconfig_file=None
         if inside

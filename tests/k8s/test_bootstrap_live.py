@@ -7,15 +7,23 @@ which kwok sends to 127.0.0.1:<forward_port>, where `tests/k8s/minio_router.py` 
 SeaweedFS started with the root keys the prepare step generated for MinIO's Secret, and a
 stand-in for MinIO's admin API that turns the platform's grants into SeaweedFS identities.
 
-What runs: every asset of the job except `lake_inventory`, with all their checks (the cluster
-checks included). `lake_inventory` is the Spark step as a Pipes pod; kwok runs no container, so
-the pod would be created and never report. Playing the pod's part here would mean running its
-Spark with the pod's environment, which names the in-cluster Service URL and Secret references
-the test would have to rewrite: the test would then exercise its own rewriting rather than the
-platform. The pod's creation and observation are covered in test_portforward_and_pipes.py.
+What runs: every asset of the job and all their checks (the cluster checks included), the Spark
+step too. `lake_inventory` creates its Pipes pod through the real apiserver with
+`PipesK8sClient`; kwok schedules it and marks it Running but runs no container, so the test plays
+the kubelet for it and for nothing else (`tests/k8s/spark_kubelet.py`): it runs the container's
+command (the real Spark job, local Spark) with the pod's environment, the Secret values the pod
+references read from the live `spark` identity Secret (asserted: never root's), and the Service
+URL resolved to the router as cluster DNS would; it writes the output to the CRI log file kwok
+serves for the container, and reports the exit through kwok's `container-exit` stage. So the
+Pipes messages reach Dagster through the real apiserver -> kwok log path, the materialization's
+metadata (row count, checks) is the Spark job's, and the Iceberg table is written through the
+router to SeaweedFS with the spark identity's keys. Why play it rather than leave the step out:
+the step is the job's only consumer of the identities, the Secret wiring and the Pipes path.
 
 Twice: the second run must change no object (every applied object's resourceVersion, the
-identity Secrets included, is the same after it), and then there is no drift.
+identity Secrets included, is the same after it), and then there is no drift. The Pipes pod is
+new in each run (created and deleted by the step, as on any cluster); it is not an applied
+object and is the only object left out of that comparison.
 
 The prod overlay runs as its operator would run it on this cluster: settings.env names the
 cluster's StorageClass (`local-path`) and the cluster has volumes of prod's drive size. Its
@@ -34,20 +42,21 @@ from typing import Any
 import dagster as dg
 import pytest
 
+from platform_defs import identities
 from platform_defs.credentials import Credentials
+from platform_defs.iceberg.table_metadata import ROW_COUNT
 from platform_defs.k8s import cluster as k8s_cluster
-from platform_defs.k8s import portforward, prepare, render
+from platform_defs.k8s import identity_secrets, portforward, prepare, render
 from platform_defs.resources.platform import PlatformResource
 from platform_defs.settings import load_settings
 from platform_defs.targets.kubernetes import KubernetesTarget
 from tests.k8s.minio_router import AdminStandIn, Router
+from tests.k8s.spark_kubelet import SparkKubelet
 from tests.manifests.conftest import copy_manifests
 from tests.s3_servers import local_store_server
 from tools.k8s_testenv import env, seed
 
 pytestmark = pytest.mark.cluster
-# The Spark Pipes pod: created but never run under kwok (see the module docstring).
-NOT_RUN = {dg.AssetKey("lake_inventory")}
 NAMESPACE = "analytics"
 STORAGE_CLASS = "local-path"  # the session's default StorageClass (tools/k8s_testenv/seed.py)
 PROD_DRIVES, PROD_DRIVE_SIZE = 8, "100Gi"  # prod: 4 pods x 2 drives of 100Gi
@@ -93,10 +102,11 @@ def store_behind_forward(
     live_env: env.Running,
     tmp_path: Path,
     monkeypatch: pytest.MonkeyPatch,
-) -> Iterator[tuple[str, Path, Router]]:
-    """Prepared manifests of the overlay, SeaweedFS with MinIO's generated root keys, and the
-    router on kwok's forward port; the PLATFORM_* of the kubernetes target pointing at the live
-    cluster. Stops the router and SeaweedFS and deletes the namespace (and prod's volumes)."""
+) -> Iterator[tuple[str, Path, Router, SparkKubelet]]:
+    """Prepared manifests of the overlay, SeaweedFS with MinIO's generated root keys, the
+    router on kwok's forward port and the Spark container's kubelet stand-in; the PLATFORM_* of
+    the kubernetes target pointing at the live cluster. Stops the stand-in, the router and
+    SeaweedFS and deletes the namespace (and prod's volumes)."""
     overlay = str(request.param)
     manifests = copy_manifests(tmp_path / "scratch")
     prepared = prepare.prepare(overlay, manifests_dir=manifests, env={})
@@ -123,9 +133,12 @@ def store_behind_forward(
             s3_port = int(server.endpoint.url.rsplit(":", 1)[1])
             admin = AdminStandIn(server.store, bucket, root)
             router = Router(live_env.forward_port, s3_port, admin)
+            store_url = f"http://127.0.0.1:{live_env.forward_port}"  # the pod behind the Service
+            kubelet = SparkKubelet(live_env.kubeconfig, live_env.state, NAMESPACE, store_url)
             try:
-                yield overlay, manifests, router
+                yield overlay, manifests, router, kubelet
             finally:
+                kubelet.close()
                 portforward.stop_all()
                 router.close()
     finally:
@@ -135,8 +148,7 @@ def store_behind_forward(
 
 
 def _job() -> dg.JobDefinition:
-    """`bootstrap_platform`'s own selection without `lake_inventory`, in the code location's
-    definitions. Those were loaded once per session at first import; loaded under the local
+    """`bootstrap_platform`'s own selection, in the code location's definitions. Those were loaded once per session at first import; loaded under the local
     target they lack the cluster checks, which are added here as the kubernetes target adds
     them."""
     from assets.cluster.checks import CHECKS
@@ -144,8 +156,8 @@ def _job() -> dg.JobDefinition:
     from platform_defs import definitions
 
     job = dg.define_asset_job(
-        "bootstrap_platform_but_spark",
-        selection=bootstrap_platform.selection - dg.AssetSelection.assets(*NOT_RUN),
+        "bootstrap_platform_on_kwok",
+        selection=bootstrap_platform.selection,
         executor_def=dg.in_process_executor,
     )
     checks = [] if definitions.settings.target == "kubernetes" else list(CHECKS)
@@ -154,7 +166,18 @@ def _job() -> dg.JobDefinition:
 
 
 def _run() -> dg.ExecuteInProcessResult:
-    return _job().execute_in_process(instance=dg.DagsterInstance.ephemeral())
+    instance = dg.DagsterInstance.ephemeral()
+    result = _job().execute_in_process(instance=instance, raise_on_error=False)
+    _PIPES_WARNINGS[result.run_id] = [
+        str(e.user_message)
+        for e in instance.all_logs(result.run_id)
+        if str(e.user_message).startswith("[pipes] did not receive")
+    ]
+    return result
+
+
+# Per run: Dagster's warnings that the Spark process's messages (or its `closed`) never came.
+_PIPES_WARNINGS: dict[str, list[str]] = {}
 
 
 def _checks(result: dg.ExecuteInProcessResult) -> dict[str, bool]:
@@ -184,10 +207,25 @@ def _versions(api: k8s_cluster.Cluster, docs: list[render.Document]) -> dict[str
     return out
 
 
+def _assert_spark_step(result: dg.ExecuteInProcessResult, kubelet: SparkKubelet, runs: int) -> None:
+    """The Spark step ran once more in its own pod, read only the spark identity's Secret, and
+    the materialization's metadata is what its Pipes messages carried."""
+    assert len(kubelet.ran) == runs, kubelet.ran
+    ran = kubelet.ran[-1]
+    assert ran.exit_code == 0, ran
+    spark_secret = identity_secrets.secret_name(identities.SPARK)
+    assert ran.secrets_read == {spark_secret}, ran.secrets_read
+    assert not any("root" in name for name in ran.secrets_read), ran.secrets_read
+    meta = _meta(result, "lake_inventory")
+    assert isinstance(meta.get(ROW_COUNT), int) and meta[ROW_COUNT] > 0, meta
+    assert meta.get("spark_skipped") is not True, meta
+    assert _PIPES_WARNINGS[result.run_id] == [], "the Pipes closed message did not come through"
+
+
 def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
-    live_env: env.Running, store_behind_forward: tuple[str, Path, Router]
+    live_env: env.Running, store_behind_forward: tuple[str, Path, Router, SparkKubelet]
 ) -> None:
-    overlay, manifests, router = store_behind_forward
+    overlay, manifests, router, kubelet = store_behind_forward
     assets = {a.to_user_string() for a in _job().asset_layer.selected_asset_keys}
     assert assets == {
         "platform_preflight",
@@ -197,8 +235,10 @@ def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
         "service_identities",
         "iceberg_warehouse",
         "rest_catalog",
+        "lake_inventory",
     }
     first = _run()
+    assert kubelet.errors == [], kubelet.errors
     assert first.success
     checks = _checks(first)
     assert checks and all(checks.values()), checks
@@ -208,6 +248,9 @@ def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
         "object_store_healthy",
         "datalake_bucket_writable",
         "service_identities_least_privilege",
+        "lake_inventory_no_duplicate_prefixes",
+        "readable_by_pyiceberg",
+        "spark_and_pyiceberg_agree",
     ):
         assert checks.get(name) is True, (name, checks)
     store = _meta(first, "object_store")
@@ -217,6 +260,7 @@ def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
     assert _meta(first, "service_identities")["managed_by"] == "minio-admin-api"
     assert "POST idp/builtin/policy/attach" in router.admin.calls
     assert router.relayed > 0, "no S3 request reached SeaweedFS through the port-forward"
+    _assert_spark_step(first, kubelet, runs=1)
 
     api = k8s_cluster.connect(k8s_cluster.ClusterTarget(kubeconfig=live_env.kubeconfig))
     docs = render.load_documents(render.render(manifests / "overlays" / overlay))
@@ -224,11 +268,13 @@ def test_bootstrap_end_to_end_and_a_second_run_changes_nothing(
     assert any(name.startswith("Secret/") and "spark" in name for name in before), before
 
     second = _run()
+    assert kubelet.errors == [], kubelet.errors
     assert second.success
     assert all(_checks(second).values()), _checks(second)
     assert _meta(second, "object_store")["action"] == "unchanged"
     assert _meta(second, "datalake_bucket")["created"] is False
     assert _meta(second, "service_identities")["created"] == "(none)"
+    _assert_spark_step(second, kubelet, runs=2)
     assert _versions(api, docs) == before
     target = PlatformResource().target()
     assert isinstance(target, KubernetesTarget)

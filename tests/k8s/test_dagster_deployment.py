@@ -70,7 +70,7 @@ def test_kubernetes_definitions_load_and_validate(monkeypatch: pytest.MonkeyPatc
     checks, sensors, pipes = proc.stdout.splitlines()
     for name in ("minio_workload_available", "minio_volumes_bound", "minio_service_has_endpoints"):
         assert name in checks
-    assert "kubernetes_drift" in sensors and pipes == "PipesK8sClient"
+    assert "kubernetes_drift" in sensors and pipes == "BoundedLogsK8sClient"
 
 
 def test_local_definitions_have_no_cluster_checks() -> None:

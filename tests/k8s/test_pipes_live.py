@@ -7,17 +7,16 @@ Pipes bootstrap variables, created with the same `create_namespaced_pod` call. T
 references is the `spark` identity's, written by `identity_secrets.publish` and looked up with
 `identity_secrets.require`, as `KubernetesTarget.pod_endpoint` does.
 
-The namespace enforces Pod Security `restricted`. The overlays' `analytics` Namespace carries no
-`pod-security.kubernetes.io/*` label (so a cluster would admit the pod under its default,
-usually `privileged`); the test uses the strictest level, so the pod is admitted wherever an
-operator sets one. A pod without the spec's hardening is refused in the same namespace, which
-shows the admission is really enforced here.
+The namespace enforces Pod Security `restricted`, as the overlays' `analytics` Namespace does
+(`test_pod_security_live.py` admits the workloads' pods there). A pod without the spec's
+hardening is refused in the same namespace, which shows the admission is really enforced here.
 
-Not here: the Pipes protocol itself. kwok runs no containers: it schedules the pod, marks it
-Running and Ready, and nothing inside ever writes Pipes messages or exits, so
-`PipesK8sClient.run` would wait for a termination that never comes (until
-`pod_wait_timeout`). That the step's code runs is tested where Spark really runs (the local
-target's Spark tests). Marked `cluster`.
+Not here: the Pipes protocol itself. kwok runs no containers: it schedules the pod and marks it
+Running and Ready, and nothing inside writes Pipes messages or exits. The whole step, messages
+included, runs in test_bootstrap_live.py, where the test plays the kubelet for this container
+(tests/k8s/spark_kubelet.py: the real Spark job run locally with the pod's environment, its
+output served by kwok as the container's log, its exit reported through a kwok stage). Here no
+one plays it: the pod stays Running, which is what this test observes. Marked `cluster`.
 """
 
 from __future__ import annotations

@@ -84,7 +84,16 @@ def test_kwok_config_spells_out_every_option_and_carries_the_stages(tmp_path: Pa
     assert options["serverAddress"] == "127.0.0.1:10250"
     assert docs[1]["kind"] == "ClusterPortForward"
     assert docs[1]["spec"]["forwards"][0]["target"] == {"address": "127.0.0.1", "port": 18080}
-    assert [d["kind"] for d in docs[2:]] == ["Stage"] * len(components.STAGE_FILES)
+    logs = docs[2]
+    assert logs["kind"] == "ClusterLogs" and "selector" not in logs["spec"]
+    (rule,) = logs["spec"]["logs"]
+    assert rule["containers"] == ["spark"], "only the Spark step's container has a log file"
+    assert rule["logsFile"] == str(components.spark_container_log(tmp_path / "state"))
+    exit_stage = docs[3]
+    assert exit_stage["metadata"]["name"] == "container-exit"
+    keys = [e["key"] for e in exit_stage["spec"]["selector"]["matchExpressions"]]
+    assert f'.metadata.annotations["{components.EXIT_CODE_ANNOTATION}"]' in keys
+    assert [d["kind"] for d in docs[4:]] == ["Stage"] * len(components.STAGE_FILES)
 
 
 def test_kubeconfig_points_at_the_apiserver_with_the_clients_certificate(tmp_path: Path) -> None:

@@ -7,7 +7,10 @@ Facts these lines encode, each found on a real run:
   itself refuses), and reaches kwok's kubelet endpoint by the node's InternalIP;
 - the controller-manager writes a flex-volume plugin directory outside its state unless given
   `--flex-volume-plugin-dir`;
-- kwok's binary applies no defaults to a configuration file: every option is spelled out.
+- kwok's binary applies no defaults to a configuration file: every option is spelled out;
+- kwok serves a container's log from a CRI-format file named by a `ClusterLogs` rule (selected by
+  namespace/name and container name only, one fixed file per rule), and a follow of it never
+  ends (its CRI stub answers `Unavailable`, which cri-client reads as "still running").
 """
 
 from __future__ import annotations
@@ -42,6 +45,17 @@ class Env:
     @property
     def kwok_config(self) -> Path:
         return self.state / "kwok.yaml"
+
+
+# The Spark step's container (platform_defs/k8s/pipes.py names it `spark`): kwok runs none, so a
+# test that plays the kubelet for it writes the process's output here in CRI format, and sets
+# EXIT_CODE_ANNOTATION when the process has exited (the `container-exit` stage below).
+SPARK_CONTAINER = "spark"
+EXIT_CODE_ANNOTATION = "testenv.lakehouse.platform/exit-code"
+
+
+def spark_container_log(state: Path) -> Path:
+    return state / "pod-logs" / f"{SPARK_CONTAINER}.log"
 
 
 def kubeconfig(env: Env, who: str) -> str:
@@ -231,7 +245,72 @@ def kwok_config(env: Env, stages_dir: Path) -> str:
         "metadata": {"name": "every-pod-to-loopback"},
         "spec": {"forwards": [{"target": {"address": layout.HOST, "port": env.ports.forward}}]},
     }
-    parts = [json.dumps(head, indent=2), json.dumps(forward, indent=2)]
+    logs = {
+        "apiVersion": "kwok.x-k8s.io/v1alpha1",
+        "kind": "ClusterLogs",
+        "metadata": {"name": "spark-container-log"},
+        "spec": {
+            "logs": [
+                {
+                    "containers": [SPARK_CONTAINER],
+                    "logsFile": str(spark_container_log(env.state)),
+                    "follow": True,
+                }
+            ]
+        },
+    }
+    parts = [json.dumps(head, indent=2), json.dumps(forward, indent=2), json.dumps(logs, indent=2)]
+    parts.append(CONTAINER_EXIT_STAGE.strip())
     for rel in STAGE_FILES:
         parts.append((stages_dir / rel).read_text().strip())
     return "\n---\n".join(parts) + "\n"
+
+
+# A Running pod whose container a test ran and saw exit (EXIT_CODE_ANNOTATION, set only by that
+# test) terminates as a kubelet reports it: the container `terminated` with that exit code,
+# phase Succeeded (0) or Failed. The stock pod-complete stage completes only Job-owned pods.
+CONTAINER_EXIT_STAGE = f"""
+apiVersion: kwok.x-k8s.io/v1alpha1
+kind: Stage
+metadata:
+  name: container-exit
+spec:
+  resourceRef:
+    apiGroup: v1
+    kind: Pod
+  selector:
+    matchExpressions:
+    - key: '.metadata.deletionTimestamp'
+      operator: 'DoesNotExist'
+    - key: '.status.phase'
+      operator: 'In'
+      values:
+      - 'Running'
+    - key: '.metadata.annotations["{EXIT_CODE_ANNOTATION}"]'
+      operator: 'Exists'
+  next:
+    statusTemplate: |
+      {{{{ $now := Now }}}}
+      {{{{ $code := index .metadata.annotations "{EXIT_CODE_ANNOTATION}" }}}}
+      conditions:
+      - lastTransitionTime: {{{{ $now | Quote }}}}
+        status: "False"
+        type: Ready
+      - lastTransitionTime: {{{{ $now | Quote }}}}
+        status: "False"
+        type: ContainersReady
+      containerStatuses:
+      {{{{ range .spec.containers }}}}
+      - image: {{{{ .image | Quote }}}}
+        name: {{{{ .name | Quote }}}}
+        ready: false
+        restartCount: 0
+        started: false
+        state:
+          terminated:
+            exitCode: {{{{ $code }}}}
+            finishedAt: {{{{ $now | Quote }}}}
+            reason: {{{{ if eq $code "0" }}}}Completed{{{{ else }}}}Error{{{{ end }}}}
+      {{{{ end }}}}
+      phase: {{{{ if eq $code "0" }}}}Succeeded{{{{ else }}}}Failed{{{{ end }}}}
+"""
