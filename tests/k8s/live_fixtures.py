@@ -101,7 +101,11 @@ def live_k8s_env(
     kubectl("delete", "namespace", TARGET_NAMESPACE, "--ignore-not-found", "--wait=true")
     recycle_released_volumes(kubectl)
     yield settings_env
-    kubectl("delete", "namespace", TARGET_NAMESPACE, "--ignore-not-found", "--wait=false")
+    # Waited for: a namespace still terminating refuses new objects (403), and the next test
+    # may well apply into `analytics` again.
+    kubectl(
+        "delete", "namespace", TARGET_NAMESPACE, "--ignore-not-found", "--wait=true", timeout=180
+    )
 
 
 def live_target() -> KubernetesTarget:

@@ -17,56 +17,28 @@ against real S3 servers in tests/test_rotation*.py. Marked `cluster`.
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from platform_defs import credentials, identities
 from platform_defs.k8s import cluster as k8s_cluster
-from platform_defs.k8s import identity_secrets, prepare
+from platform_defs.k8s import identity_secrets
 from platform_defs.settings import load_settings
 from platform_defs.targets import select
 from platform_defs.targets.kubernetes import KubernetesTarget
-from tests.manifests.conftest import copy_manifests
-from tools.k8s_testenv import env, seed
 
 pytestmark = pytest.mark.cluster
 NAMESPACE = "analytics"  # the overlay's own namespace: the target refuses any other
 DEPLOYMENT = "iceberg-minio"
 
 
-def _kubectl(live_env: env.Running, *args: str) -> str:
-    return seed.kubectl(live_env.state, live_env.kubeconfig, list(args), timeout=180)
-
-
 @pytest.fixture
-def dev_target(
-    live_env: env.Running, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[KubernetesTarget]:
-    """PLATFORM_* of the kubernetes target on the live cluster with a prepared scratch copy of
-    the manifests, on an empty `analytics` (other live tests use it too); deleted afterwards.
-    The store URL is a closed loopback port: nothing here talks S3."""
-    manifests = copy_manifests(tmp_path / "scratch")
-    prepare.prepare("dev", manifests_dir=manifests, env={})
-    settings_env = {
-        "PLATFORM_TARGET": "kubernetes",
-        "PLATFORM_KUBECONFIG": str(live_env.kubeconfig),
-        "PLATFORM_MANIFESTS_DIR": str(manifests),
-        "PLATFORM_K8S_OVERLAY": "dev",
-        "PLATFORM_K8S_STORE_ACCESS": "url",
-        "PLATFORM_K8S_STORE_URL": "http://127.0.0.1:9",
-        "PLATFORM_K8S_ROLLOUT_TIMEOUT_SECONDS": "120",
-    }
-    for key, value in settings_env.items():
-        monkeypatch.setenv(key, value)
-    monkeypatch.delenv("KUBERNETES_SERVICE_HOST", raising=False)
-    _kubectl(live_env, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true")
-    try:
-        yield KubernetesTarget(load_settings())
-    finally:
-        _kubectl(live_env, "delete", "namespace", NAMESPACE, "--ignore-not-found", "--wait=true")
+def dev_target(live_k8s_env: dict[str, str]) -> KubernetesTarget:
+    """The kubernetes target on the live cluster's empty `analytics` (`live_k8s_env`: the dev
+    overlay prepared in a scratch copy; the store URL a closed loopback port, nothing here
+    talks S3)."""
+    return KubernetesTarget(load_settings())
 
 
 def _deployment(api: k8s_cluster.Cluster) -> dict[str, Any]:

@@ -210,6 +210,8 @@ def test_dev_overlay_applies_on_the_real_server_twice_without_change(
     """The platform's own ordered server-side apply of the rendered dev overlay: every object
     is created under the platform's field manager, and a second apply changes nothing."""
     docs = documents["dev"]
+    # Into the overlay's own `analytics`, which an earlier test may have left terminating.
+    kubectl("delete", "namespace", "analytics", "--ignore-not-found", "--wait=true", timeout=180)
     first = k8s_apply.apply_all(api, docs)
     assert {a.action for a in first} <= {"created", "configured"}
     second = k8s_apply.apply_all(api, docs)
