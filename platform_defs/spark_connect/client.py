@@ -45,10 +45,9 @@ from platform_defs.spark_connect.server import CLIENT_ENV, SparkConnectServer
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
-# One snapshot per open client session, restored when it is closed (see the module docstring).
-_SAVED: dict[int, dict[str, str | None]] = {}
-# The atexit hook of each open client session, unregistered when it is closed.
-_AT_EXIT: dict[int, Callable[[], None]] = {}
+# Per open client session: the os.environ snapshot restored when it is closed (see the module
+# docstring) and the atexit hook that closes it, unregistered then.
+_OPEN: dict[int, tuple[dict[str, str | None], Callable[[], None]]] = {}
 
 RELEASE_TIMEOUT_SECONDS = 10.0  # ReleaseSession / ReleaseExecute: cheap calls on a live server
 _SERVICE = "spark.connect.SparkConnectService"
@@ -117,12 +116,11 @@ def open_remote(settings: PlatformSettings, app_name: str = "lakehouse") -> Spar
         _restore(saved)
         raise
     result = cast("SparkSession", session)  # the Connect class stands in for the classic one
-    _SAVED[id(session)] = saved
 
     def close_at_exit() -> None:
         close_remote(result)
 
-    _AT_EXIT[id(session)] = close_at_exit
+    _OPEN[id(session)] = (saved, close_at_exit)
     atexit.register(close_at_exit)  # after pyspark's own hook for this client: runs before it
     return result
 
@@ -135,14 +133,13 @@ def close_remote(session: SparkSession) -> None:
     try:
         session.stop()
     finally:
-        hook = _AT_EXIT.pop(id(session), None)
-        if hook is not None:
-            atexit.unregister(hook)
         client = getattr(session, "client", None)
         if client is not None and hasattr(client, "_cleanup_ml_cache"):
             atexit.unregister(client._cleanup_ml_cache)
-        saved = _SAVED.pop(id(session), None)
-        if saved is not None:
+        opened = _OPEN.pop(id(session), None)
+        if opened is not None:
+            saved, hook = opened
+            atexit.unregister(hook)
             _restore(saved)
 
 
@@ -184,7 +181,7 @@ def open_spark(
 
 
 def close_spark(session: SparkSession) -> None:
-    if id(session) in _SAVED:
+    if id(session) in _OPEN:
         close_remote(session)
     else:
         session.stop()
