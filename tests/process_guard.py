@@ -38,6 +38,7 @@ class _Guard:
     registry: reaper.Registry
     root: str
     watchdog: subprocess.Popen[bytes] | None
+    report: str = ""
 
 
 _GUARD: _Guard | None = None
@@ -105,19 +106,25 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     left = reaper.reap(_GUARD.registry, _GUARD.root, exclude=_excluded(), grace=_GRACE)
     if not left:
         return
-    reporter = session.config.pluginmanager.getplugin("terminalreporter")
-    text = (
+    _GUARD.report = (
         f"process guard: {len(left)} process(es) started by this session were still running "
         "after every fixture's teardown (a fixture or test that does not stop what it "
         "starts, or one a timeout interrupted while it started something); "
         "stopped them:\n  " + "\n  ".join(left)
     )
-    if reporter is not None:
-        reporter.write_line(text, red=True)
-    else:
-        print(text, file=sys.stderr)
+    if session.config.pluginmanager.getplugin("terminalreporter") is None:
+        print(_GUARD.report, file=sys.stderr)
     if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.NO_TESTS_COLLECTED):
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """Runs after `pytest_sessionfinish`: the report lands next to the short test summary, at
+    the end of the output where a CI log's tail shows it (a run whose every test passed but
+    whose exit status is 1 must say why there)."""
+    if _GUARD is not None and _GUARD.report:
+        terminalreporter.write_sep("=", "process guard", red=True)
+        terminalreporter.write_line(_GUARD.report, red=True)
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:

@@ -138,6 +138,16 @@ def mentioning(root: str, exclude: Iterable[int] = ()) -> list[int]:
     return found
 
 
+def describe(pid: int) -> str:
+    """Its command line's start and its working directory: a JVM's command line is a class
+    path, its directory (a state directory below a test's tmp_path) names who started it."""
+    try:
+        cwd = os.readlink(PROC / str(pid) / "cwd")
+    except OSError:
+        cwd = "?"
+    return f"{command(pid)[:120]} ... in {cwd}"
+
+
 class Registry:
     """Append-only file of `pid start_time label` lines, shared with the watchdog."""
 
@@ -174,7 +184,7 @@ class Registry:
 def survivors(registry: Registry, root: str, exclude: Iterable[int] = ()) -> dict[int, str]:
     found = registry.alive()
     for pid in mentioning(root, exclude):
-        found.setdefault(pid, command(pid))
+        found.setdefault(pid, describe(pid))
     return found
 
 

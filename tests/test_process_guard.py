@@ -147,6 +147,9 @@ def test_a_process_that_outlives_the_fixtures_fails_the_session(tmp_path: Path) 
     assert "1 passed" in output, output[-3000:]
     assert proc.returncode == 1, "a leak must fail a session whose tests all passed"
     assert "process guard: 2 process(es) started by this session were still running" in output
+    # At the end, where a CI log's tail shows it: the summary line says "1 passed" and only
+    # this says why the exit status is 1.
+    assert "process guard" in "\n".join(proc.stdout.splitlines()[-8:]), proc.stdout[-3000:]
     assert reaper.mentioning(str(base)) == []
 
 

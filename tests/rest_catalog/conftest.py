@@ -20,6 +20,7 @@ from platform_defs.endpoint import StoreEndpoint
 from platform_defs.iceberg.catalog import load_catalog
 from platform_defs.rest_catalog.server import RestCatalogServer
 from platform_defs.settings import PlatformSettings, load_settings
+from platform_defs.spark_connect.server import SparkConnectServer
 from tests import process_guard
 from tests.s3_servers import RunningServer, provision_identities
 from tools.local_servers import make_bucket
@@ -80,4 +81,7 @@ def lake(s3_server: RunningServer, tmp_path_factory: pytest.TempPathFactory) -> 
     try:
         yield Lake(settings, env, writer)
     finally:
+        # `make spark-sql` (test_shells) starts the Spark Connect server on this state
+        # directory, as it does for a user: stop it as `make down` would.
+        SparkConnectServer(settings).stop()
         server.stop()
