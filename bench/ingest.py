@@ -111,6 +111,9 @@ SPARK_VARIANTS: dict[str, dict[str, dict[str, str]]] = {
     # main's conf, the append done twice in one JVM: the second is what a warm server pays
     "main-warm": {**MAIN, "warm": {"on": "1"}},
     "platform-warm": {"warm": {"on": "1"}},
+    # the product's conf through its Spark Connect server (what a Spark step uses locally):
+    # the server starts before the clock, the 2nd append is what a server in use pays
+    "connect": {"connect": {"on": "1"}, "warm": {"on": "1"}},
     # read the staging and drop the rows (twice, one JVM): what Spark spends before writing
     "read-only": {"sink": {"noop": "1"}},
     "read-only-warm": {"warm": {"on": "1"}, "sink": {"noop": "1"}},
@@ -315,7 +318,7 @@ def run(args: argparse.Namespace) -> list[Result]:
                 continue
             results += one_size(
                 size_gib, n, tmp, server.endpoint, env,
-                getattr(args, "spark_variants", None) or ["platform"],
+                getattr(args, "spark_variants", None) or ["platform", "connect"],
                 getattr(args, "pyiceberg_modes", None) or ["stream"],
             )  # fmt: skip
     return results

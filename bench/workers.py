@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,17 +39,29 @@ def session() -> dict[str, float]:
 def spark_ingest(staged: Path, variant: dict[str, dict[str, str]]) -> dict[str, float | str]:
     """Staged Parquet -> an Iceberg table through Spark (table created before the clock).
 
-            `variant` is a benchmark knob set (bench.ingest.SPARK_VARIANTS): `conf` is set on the running
-            session before the catalog's first use (SQL conf and catalog options are read then, so this is
-            in time; `{catalog}` in a key is the catalog's name), `tblprops` go on the CREATE TABLE; with
-        `warm` set the same append runs a second time in the same JVM (what a long-lived server pays);
+    `variant` is a benchmark knob set (bench.ingest.SPARK_VARIANTS): `conf` is set on the running
+    session before the catalog's first use (SQL conf and catalog options are read then, so this is
+    in time; `{catalog}` in a key is the catalog's name), `tblprops` go on the CREATE TABLE; with
+    `warm` set the same append runs a second time in the same JVM (what a long-lived server pays);
     with `sink.noop` the rows are read and dropped (Spark's noop sink): the cost before any write.
-            Launch-time settings (master, driver memory) come from PLATFORM_* in the environment.
+    Launch-time settings (master, driver memory) come from PLATFORM_* in the environment.
+    With `connect` set the append goes through the platform's Spark Connect server (the local
+    default for Spark steps), started here before the clock like the table, on a free port,
+    and stopped at the end: its JVM is this process's child, so its peak RSS is measured.
     """
-    from platform_defs.spark.session import start_session
+    from platform_defs.spark_connect.client import close_spark, open_spark
+    from platform_defs.spark_connect.server import SparkConnectServer
 
+    connect = bool(variant.get("connect"))
+    if connect:
+        from tools.local_servers import free_port
+
+        os.environ["PLATFORM_SPARK_MODE"] = "connect"
+        os.environ["PLATFORM_SPARK_CONNECT_PORT"] = str(free_port())
+    else:
+        os.environ["PLATFORM_SPARK_MODE"] = "session"
     settings = load_settings()
-    spark = start_session(settings, endpoint_from(settings, None), app_name="bench-ingest")
+    spark = open_spark(settings, endpoint_from(settings, None), app_name="bench-ingest")
     try:
         for key, value in variant.get("conf", {}).items():
             spark.conf.set(key.format(catalog=settings.catalog_name), value)
@@ -81,7 +94,9 @@ def spark_ingest(staged: Path, variant: dict[str, dict[str, str]]) -> dict[str, 
         result["codec"] = props.get("write.parquet.compression-codec", "(iceberg default)")
         spark.sql(f"DROP TABLE IF EXISTS {name} PURGE")  # frees the store's disk for the next
     finally:
-        spark.stop()
+        close_spark(spark)
+        if connect:
+            SparkConnectServer(settings).stop()
     return {**result, "files": float(files)}
 
 
