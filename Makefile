@@ -103,8 +103,11 @@ validate: setup
 	$(VENV)/bin/dg check defs
 
 # pytest exits 5 when it collected nothing: that is a failure here, never a green run.
+# Two workers (pytest-xdist): most tests wait on processes (JVM starts, rollouts), not on the
+# CPU; a module stays on one worker and the cluster tests share one (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 pytest: setup jars-hadoop k8s-testenv-for-tests
-	@$(PY) -m pytest; rc=$$?; \
+	@$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadgroup; rc=$$?; \
 	  if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing" >&2; exit 1; fi; exit $$rc
 
 pytest-fast: setup ## Only the tests that start no processes

@@ -90,6 +90,19 @@ def external_store_env(
                 server.stop()
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """`make pytest` runs two pytest-xdist workers with `--dist loadgroup`: a module's tests stay
+    on one worker, so a module-scoped server (a Spark Connect JVM, a REST catalog) starts once,
+    and every `cluster` test runs on one worker against one loopback control plane. Runs before
+    xdist's own hook, which turns the marks into scheduling groups; without xdist they do
+    nothing."""
+    for item in items:
+        if item.get_closest_marker("xdist_group") is None:
+            group = "cluster" if item.get_closest_marker("cluster") else item.nodeid.split("::")[0]
+            item.add_marker(pytest.mark.xdist_group(group))
+
+
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
     outcome = yield

@@ -31,6 +31,7 @@ import pytest
 from tests import reaper
 
 _GRACE = 10.0  # seconds between SIGTERM and SIGKILL
+_REPORT = ".process-guard-report"  # a worker's survivors, for the controller (xdist)
 
 
 @dataclass
@@ -71,7 +72,10 @@ def stop_mentioning(path: Path, grace: float = _GRACE) -> list[str]:
 
 
 def _excluded() -> set[int]:
-    return {_GUARD.watchdog.pid} if _GUARD and _GUARD.watchdog else set()
+    """The watchdogs: ours, and the xdist workers' (each ends with its worker, and may still be
+    sweeping when the controller looks; its command line names the base temporary directory)."""
+    own = {_GUARD.watchdog.pid} if _GUARD and _GUARD.watchdog else set()
+    return own | set(reaper.processes_running(reaper.__file__))
 
 
 def _start_watchdog(config: pytest.Config, registry: reaper.Registry, root: str) -> Any:
@@ -86,11 +90,21 @@ def _start_watchdog(config: pytest.Config, registry: reaper.Registry, root: str)
         return subprocess.Popen(argv, **kwargs)
 
 
+def _worker_id(config: pytest.Config) -> str | None:
+    """pytest-xdist's worker name ("gw0"), None in the controller or a run without xdist."""
+    workerinput = getattr(config, "workerinput", None)
+    return str(workerinput["workerid"]) if workerinput else None
+
+
 @pytest.hookimpl(trylast=True)
 def pytest_configure(config: pytest.Config) -> None:
+    """One guard per process that runs tests: under pytest-xdist each worker guards its own base
+    temporary directory (`<basetemp>/popen-gwN`) with its own registry and watchdog, and
+    hands what it found to the controller in a file (a worker's exit status is not the
+    run's); the controller guards the whole base temporary directory once the workers end."""
     global _GUARD
     factory = getattr(config, "_tmp_path_factory", None)
-    if factory is None or _GUARD is not None or hasattr(config, "workerinput"):
+    if factory is None or _GUARD is not None:
         return
     root = factory.getbasetemp()
     registry = reaper.Registry(root / ".process-guard")
@@ -104,7 +118,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     if _GUARD is None:
         return
     left = reaper.reap(_GUARD.registry, _GUARD.root, exclude=_excluded(), grace=_GRACE)
+    worker = _worker_id(session.config)
+    reports = Path(_GUARD.root).parent if worker else Path(_GUARD.root)
+    if worker is None:  # the controller (or a run without xdist): what the workers found
+        for found in sorted(reports.glob(f"{_REPORT}-*")):
+            left += found.read_text(encoding="utf-8").splitlines()
     if not left:
+        return
+    if worker is not None:
+        (reports / f"{_REPORT}-{worker}").write_text("\n".join(left), encoding="utf-8")
         return
     _GUARD.report = (
         f"process guard: {len(left)} process(es) started by this session were still running "

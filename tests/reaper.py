@@ -120,6 +120,17 @@ def _ancestors() -> set[int]:
     return found
 
 
+def processes_running(path: str) -> list[int]:
+    """Live processes whose command line holds `path` (a script's file name)."""
+    needle = path.encode()
+    found = []
+    for pid in _pids():
+        with contextlib.suppress(OSError):
+            if needle in (PROC / str(pid) / "cmdline").read_bytes() and alive(pid):
+                found.append(pid)
+    return found
+
+
 def mentioning(root: str, exclude: Iterable[int] = ()) -> list[int]:
     """Live processes whose cwd, command line or environment names `root` (as a whole path
     component: /tmp/pytest-2 does not match /tmp/pytest-23)."""

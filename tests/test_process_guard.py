@@ -141,8 +141,13 @@ def test_a_timeout_while_the_server_starts_leaves_no_server_running(tmp_path: Pa
 
 
 @pytest.mark.slow
-def test_a_process_that_outlives_the_fixtures_fails_the_session(tmp_path: Path) -> None:
-    proc, base = inner_pytest(tmp_path, INNER_LEAK)
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one-process", "xdist"])
+def test_a_process_that_outlives_the_fixtures_fails_the_session(
+    tmp_path: Path, workers: list[str]
+) -> None:
+    """With xdist (as `make pytest` runs) the leak is found by the worker that ran the test,
+    and the controller, whose exit status is the run's, reports it and fails."""
+    proc, base = inner_pytest(tmp_path, INNER_LEAK, *workers)
     output = proc.stdout + proc.stderr
     assert "1 passed" in output, output[-3000:]
     assert proc.returncode == 1, "a leak must fail a session whose tests all passed"
