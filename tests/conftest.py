@@ -92,7 +92,7 @@ def external_store_env(
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """`make pytest` runs two pytest-xdist workers with `--dist loadgroup`: a module's tests stay
+    """`make pytest PYTEST_WORKERS=N` runs pytest-xdist workers, `--dist loadgroup`: a module's tests stay
     on one worker, so a module-scoped server (a Spark Connect JVM, a REST catalog) starts once,
     and every `cluster` test runs on one worker against one loopback control plane. Runs before
     xdist's own hook, which turns the marks into scheduling groups; without xdist they do

@@ -224,7 +224,13 @@ def test_sensor_sees_stop_restart_and_freeze(embedded_env: PlatformResource) -> 
         seconds, frozen = tick(steady.cursor, instance)
     finally:
         os.kill(pid, signal.SIGCONT)
-    assert status_of(frozen) == "DOWN"
+    # Once seen on a loaded 2-core machine (xdist, load 7): DEGRADED, not DOWN; the verdict's
+    # metadata (probe answers, canary) says which part answered the frozen store.
+    assert status_of(frozen) == "DOWN", (
+        {k: v.value for k, v in frozen.asset_events[0].metadata.items()}
+        if frozen.asset_events
+        else frozen.skip_reason
+    )
     # The probes' timeouts bound the wait; the rest is what a healthy tick costs here now.
     settings = embedded_env.settings()
     limit = 2 * settings.health_probe_timeout_seconds + 2 * healthy_seconds + 2.0
