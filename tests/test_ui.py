@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -24,6 +25,16 @@ pytestmark = [pytest.mark.slow, pytest.mark.spark, pytest.mark.timeout(1800)]
 REPO = Path(__file__).resolve().parents[1]
 ARTIFACTS = REPO / "test-artifacts"
 CHROMIUM = Path("/usr/bin/chromium")
+# `make ui` as a terminal starts it, with SIGINT at its default disposition. A test run started
+# in the background of a script (`... &`, no job control) inherits SIGINT *ignored*, an ignored
+# signal stays ignored through exec, and then `dg dev` never sees the Ctrl-C the last test sends
+# (found under the added load of issue 16: make ui still running 90 s after it). A shell cannot
+# undo that (POSIX keeps signals ignored on entry ignored), so Python resets it and execs make.
+FROM_A_TERMINAL = [
+    sys.executable, "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
+    "os.execvp(sys.argv[1], sys.argv[1:])",
+]  # fmt: skip
 
 
 @dataclass
@@ -34,6 +45,18 @@ class UI:
     state_dir: Path
     log: Path
     first_answer: float  # seconds from `make ui` to the webserver's first 200
+
+    @property
+    def patience(self) -> float:
+        """How long to wait for something the UI or the daemon will do, in seconds, from this
+        run's own pace: `make ui`'s first answer (~20 s idle, ~55 s at load 15) is the code
+        location's import, the same work every later wait is made of. The waits end on the
+        event; this is only their bound, so a loaded machine stretches it instead of failing."""
+        return max(120.0, 6 * self.first_answer)
+
+    @property
+    def patience_ms(self) -> float:
+        return self.patience * 1000
 
     @property
     def instance(self) -> dg.DagsterInstance:
@@ -77,7 +100,7 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
     t0 = time.monotonic()
     with log.open("wb") as out:
         proc = process_guard.spawn(
-            ["make", "--no-print-directory", "ui", f"UI_PORT={port}"],
+            [*FROM_A_TERMINAL, "make", "--no-print-directory", "ui", f"UI_PORT={port}"],
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:
@@ -135,27 +158,25 @@ def test_browser_sees_the_graph_and_materializes_the_bucket(ui: UI) -> None:
     ARTIFACTS.mkdir(exist_ok=True)
     with sync_playwright() as p:
         browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1000})
+        page = _page(browser, ui, height=1000)
         page.goto(ui.url + "/asset-groups", wait_until="networkidle")
-        _dismiss_first_visit_dialog(page)
         for group in ("platform", "storage", "warehouse", "ops"):
             button = page.get_by_role("button", name=f"asset_group {group} {group}")
-            expect(button).to_be_visible(timeout=60_000)
+            expect(button).to_be_visible(timeout=ui.patience_ms)
         page.screenshot(path=str(ARTIFACTS / "ui-asset-graph.png"))
         page.goto(ui.url + "/assets", wait_until="networkidle")
         page.screenshot(path=str(ARTIFACTS / "ui-asset-catalog.png"))
         for name in ("analytics_namespace", "object_store", "datalake_bucket", "lake_inventory"):
-            expect(page.get_by_text(name, exact=True).first).to_be_visible(timeout=30_000)
+            expect(page.get_by_text(name, exact=True).first).to_be_visible(timeout=ui.patience_ms)
 
         before = {r.run_id for r in ui.instance.get_runs()}
         page.goto(ui.url + "/assets/datalake_bucket", wait_until="networkidle")
-        _dismiss_first_visit_dialog(page)
         page.screenshot(path=str(ARTIFACTS / "ui-bucket-asset.png"))
         page.get_by_role("button", name="Materialize").first.click()
         run_id = _wait_for_new_run(ui, before)
         page.goto(f"{ui.url}/runs/{run_id}", wait_until="networkidle")
         # The run's status tag turns from "Started" to "Success" live, without a reload.
-        expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("Success", exact=True).first).to_be_visible(timeout=ui.patience_ms)
         page.screenshot(path=str(ARTIFACTS / "ui-materialized-bucket.png"))
         browser.close()
     run = ui.instance.get_run_by_id(run_id)
@@ -179,14 +200,17 @@ def test_the_table_asset_page_shows_its_columns_and_row_count(ui: UI) -> None:
     assert isinstance(rows, int) and rows >= 1
     with sync_playwright() as p:
         browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1400})
+        page = _page(browser, ui, height=1400)
         page.goto(ui.url + "/assets/lake_inventory", wait_until="networkidle")
-        _dismiss_first_visit_dialog(page)
         # The column table rendered from dagster/column_schema, and the row count stat.
         for column in ("prefix", "object_count", "total_bytes", "inventory_date"):
-            expect(page.get_by_text(column, exact=True).first).to_be_visible(timeout=60_000)
-        expect(page.get_by_text("Row count", exact=False).first).to_be_visible(timeout=30_000)
-        expect(page.get_by_text(f"{rows:,}", exact=True).first).to_be_visible(timeout=30_000)
+            expect(page.get_by_text(column, exact=True).first).to_be_visible(timeout=ui.patience_ms)
+        expect(page.get_by_text("Row count", exact=False).first).to_be_visible(
+            timeout=ui.patience_ms
+        )
+        expect(page.get_by_text(f"{rows:,}", exact=True).first).to_be_visible(
+            timeout=ui.patience_ms
+        )
         page.screenshot(path=str(ARTIFACTS / "ui-lake-inventory-asset.png"), full_page=True)
         browser.close()
 
@@ -223,24 +247,25 @@ def test_a_table_a_user_creates_appears_as_an_asset(
         timeout=120,
     )
     assert reload.ok and "WorkspaceLocationEntry" in reload.text, reload.text
-    key = dg.AssetKey(["raw", "newcomer_events"])
-    deadline = time.monotonic() + 180
+    asset = dg.AssetKey(["raw", "newcomer_events"])
+    deadline = time.monotonic() + ui.patience
     event = None
     while time.monotonic() < deadline and event is None:
-        event = ui.instance.get_latest_materialization_event(key)
+        event = ui.instance.get_latest_materialization_event(asset)
         time.sleep(2)
     assert event is not None, "the warehouse_tables sensor recorded nothing for the new table"
     mat = event.asset_materialization
     assert mat is not None and mat.metadata["dagster/row_count"].value == 3
     with sync_playwright() as p:
         browser = _browser(p)
-        page = browser.new_page(viewport={"width": 1600, "height": 1400})
+        page = _page(browser, ui, height=1400)
         page.goto(ui.url + "/assets/raw/newcomer_events", wait_until="networkidle")
-        _dismiss_first_visit_dialog(page)
-        expect(page.get_by_text("warehouse_tables").first).to_be_visible(timeout=60_000)
+        expect(page.get_by_text("warehouse_tables").first).to_be_visible(timeout=ui.patience_ms)
         page.screenshot(path=str(ARTIFACTS / "ui-newcomer-events-asset.png"), full_page=True)
-        expect(page.get_by_text("event_id", exact=True).first).to_be_visible(timeout=30_000)
-        expect(page.get_by_text("Row count", exact=False).first).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("event_id", exact=True).first).to_be_visible(timeout=ui.patience_ms)
+        expect(page.get_by_text("Row count", exact=False).first).to_be_visible(
+            timeout=ui.patience_ms
+        )
         page.screenshot(path=str(ARTIFACTS / "ui-newcomer-events-asset.png"), full_page=True)
         page.goto(ui.url + "/assets?groups=warehouse_tables", wait_until="networkidle")
         page.screenshot(path=str(ARTIFACTS / "ui-warehouse-tables.png"))
@@ -248,25 +273,28 @@ def test_a_table_a_user_creates_appears_as_an_asset(
             ui.url + "/locations/lakehouse_platform/sensors/object_store_health",
             wait_until="networkidle",
         )
-        _dismiss_first_visit_dialog(page)
         # A skipped tick's status tag carries the verdict as its tooltip.
         page.get_by_text("0 runs requested").nth(1).hover()
-        expect(page.get_by_text("UP (no change;").first).to_be_visible(timeout=30_000)
+        expect(page.get_by_text("UP (no change;").first).to_be_visible(timeout=ui.patience_ms)
         page.screenshot(path=str(ARTIFACTS / "ui-health-sensor-ticks.png"))
         browser.close()
 
 
-def _dismiss_first_visit_dialog(page: Any) -> None:
-    """A fresh instance greets a first visitor with a newsletter dialog; a person clicks Skip."""
+def _page(browser: Any, ui: UI, height: int) -> Any:
+    """A page whose every wait (navigation, click, locator) is bounded by the run's patience,
+    and which clicks Skip on the newsletter dialog a fresh instance greets a first visitor with,
+    whenever it shows: on a loaded machine it can appear seconds after the page, over the
+    button a test is about to click."""
+    page = browser.new_page(viewport={"width": 1600, "height": height})
+    page.set_default_timeout(ui.patience_ms)
+    page.set_default_navigation_timeout(ui.patience_ms)
     skip = page.get_by_role("button", name="Skip")
-    try:
-        skip.click(timeout=5_000)
-    except Exception:  # no dialog this time
-        return
+    page.add_locator_handler(skip, lambda locator: locator.click())
+    return page
 
 
 def _wait_for_new_run(ui: UI, before: set[str]) -> str:
-    deadline = time.monotonic() + 60
+    deadline = time.monotonic() + ui.patience
     while time.monotonic() < deadline:
         new = [
             r
@@ -280,7 +308,7 @@ def _wait_for_new_run(ui: UI, before: set[str]) -> str:
 
 
 def test_daemon_ticks_and_ctrl_c_leaves_nothing_behind(ui: UI) -> None:
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + ui.patience
     observations: list[dg.EventLogRecord] = []
     while time.monotonic() < deadline and not observations:
         observations = list(
@@ -290,8 +318,10 @@ def test_daemon_ticks_and_ctrl_c_leaves_nothing_behind(ui: UI) -> None:
     assert observations, "the daemon recorded no health tick"
 
     os.killpg(ui.proc.pid, signal.SIGINT)  # what Ctrl-C in the terminal sends
-    ui.proc.wait(timeout=60)
+    ui.proc.wait(timeout=ui.patience)
     subprocess.run(["make", "--no-print-directory", "down"], cwd=REPO, env=ui.env, check=True)
-    time.sleep(1)
-    leftovers = _processes_mentioning(str(ui.state_dir))
+    # What was signalled may still be exiting: wait for the last of them, not a guessed second.
+    deadline = time.monotonic() + ui.patience
+    while (leftovers := _processes_mentioning(str(ui.state_dir))) and time.monotonic() < deadline:
+        time.sleep(0.5)
     assert not leftovers, "processes left behind:\n" + "\n".join(leftovers)

@@ -43,6 +43,7 @@ class PortForward:
                 self.process.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.process.kill()
+                self.process.wait(timeout=5)  # reaped, so alive() is False once stop returns
 
 
 def command(

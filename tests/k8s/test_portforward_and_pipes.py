@@ -26,9 +26,12 @@ def test_port_forward_reads_the_local_port(tmp_path: Path) -> None:
         tmp_path,
         'echo "Forwarding from 127.0.0.1:43127 -> 9000"\necho "Forwarding from [::1]:43127 -> 9000"\nexec sleep 30',
     )
+    # The bound is the wait for the stand-in's first line, not a figure under test: generous,
+    # so a loaded machine's slow `sh` start does not fail it.
     forward = portforward.ensure(
-        "kind-lakehouse", tmp_path / "kc", "analytics", "iceberg-minio", 9000, kubectl=kubectl
-    )
+        "kind-lakehouse", tmp_path / "kc", "analytics", "iceberg-minio", 9000,
+        kubectl=kubectl, timeout=120,
+    )  # fmt: skip
     try:
         assert forward.url == "http://127.0.0.1:43127"
         assert (tmp_path / "args").read_text().split() == [

@@ -109,6 +109,20 @@ def _big_append(spark: SparkSession, table: str, rows: int) -> None:
         .repartition(4).writeTo(table).append()  # fmt: skip
 
 
+def _wait_for_running_tasks(spark: SparkSession, timeout: float = 240.0) -> None:
+    """Until the write in flight runs a task: the event the store's death must follow (a fixed
+    sleep was both too short on a loaded machine and, on a fast one, longer than the write)."""
+    tracker = spark.sparkContext.statusTracker()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for stage in tracker.getActiveStageIds():
+            info = tracker.getStageInfo(stage)
+            if info is not None and info.numActiveTasks > 0:
+                return
+        time.sleep(0.1)
+    raise AssertionError(f"the write ran no task within {timeout:.0f} s")
+
+
 def _rows_when_readable(table: Table, timeout: float = 60.0) -> int:
     """weed answers /healthz before its volume server has re-registered: retry reads a while."""
     deadline = time.monotonic() + timeout
@@ -142,7 +156,7 @@ def test_store_killed_mid_write(spark: SparkSession, tmp_path: Path) -> None:
 
         writer = threading.Thread(target=write)
         writer.start()
-        time.sleep(3.0)
+        _wait_for_running_tasks(spark)
         assert writer.is_alive(), "the write finished before the store was killed"
         os.kill(server.store.running().pid, signal.SIGKILL)  # type: ignore[union-attr]
         writer.join(timeout=240)
