@@ -120,6 +120,14 @@ def reset(settings: PlatformSettings) -> int:
     return 0
 
 
+INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+run_queue:
+  dequeue_interval_seconds: 1
+"""
+
+
 def dagster_home(settings: PlatformSettings) -> int:
     """Print (and create) the persistent Dagster instance directory under the state dir.
 
@@ -131,8 +139,11 @@ def dagster_home(settings: PlatformSettings) -> int:
     home = private_dir(settings.state_dir / "dagster", root=settings.state_dir)
     private_tree(home)
     config = home / "dagster.yaml"
-    if not config.exists():  # a persistent local instance that does not phone home
-        write_private_text(config, "telemetry:\n  enabled: false\n")
+    if not config.exists():
+        # A persistent local instance that does not phone home, and whose daemon looks at the
+        # run queue every second: Dagster's 5 s default kept a run launched from the UI waiting
+        # up to 5 s (bench/ui.py: the warm graph 11.1 s with it, 8.6 s with 1 s).
+        write_private_text(config, INSTANCE_YAML)
     if _uses_sqlite(config) and not (home / "history" / "runs.db").exists():
         _create_instance_databases(home)
     print(home)

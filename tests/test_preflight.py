@@ -82,6 +82,23 @@ def cli(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     )  # fmt: skip
 
 
+def test_dagster_home_makes_an_instance_whose_daemon_dequeues_every_second(
+    tmp_path: Path,
+) -> None:
+    """A run launched from the UI waits in the queue until the daemon looks: Dagster's 5 s
+    default was 2.5 s of bench/ui.py's 11 s warm materialization."""
+    env = {**os.environ, "PLATFORM_STATE_DIR": str(tmp_path / "state")}
+    proc = cli("dagster-home", env=env)
+    assert proc.returncode == 0, proc.stderr
+    home = Path(proc.stdout.strip())
+    with dg.DagsterInstance.from_config(str(home)) as instance:
+        coordinator = instance.run_coordinator
+        assert type(coordinator).__name__ == "QueuedRunCoordinator"
+        assert coordinator.dequeue_interval_seconds == 1  # type: ignore[attr-defined]
+        assert instance.telemetry_enabled is False
+    assert (home / "dagster.yaml").stat().st_mode & 0o077 == 0
+
+
 def test_cli_unwritable_state_dir_is_one_line_and_exit_2(unwritable_state_dir: Path) -> None:
     env = {**os.environ, "PLATFORM_STATE_DIR": str(unwritable_state_dir)}
     proc = cli("dagster-home", env=env)
