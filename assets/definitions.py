@@ -80,6 +80,10 @@ def build(settings: PlatformSettings) -> dg.Definitions:
                 "platform": PlatformResource(),
                 "run_lock": RunLockResource(),
             },
+            # What the UI's Materialize launches (the implicit asset job) runs in one process
+            # like every job above: a process per step costs an interpreter and this module's
+            # import each time, on 2 cores.
+            executor=dg.in_process_executor,
         ),
         cluster_definitions(settings),
     )

@@ -27,6 +27,15 @@ def test_bootstrap_graph_shape() -> None:
     assert job.executor_def.name == "in_process"
 
 
+def test_a_materialization_from_the_ui_runs_in_one_process_like_the_jobs() -> None:
+    """The UI's Materialize launches the implicit asset job: with Dagster's default (one
+    process per step) each step would pay an interpreter and the definitions' import again."""
+    implicit = defs.resolve_implicit_global_asset_job_def()
+    assert implicit.executor_def is dg.in_process_executor
+    for job in defs.resolve_all_job_defs():
+        assert job.executor_def is dg.in_process_executor, job.name
+
+
 def test_every_asset_has_a_check_and_a_description() -> None:
     graph = defs.resolve_asset_graph()
     checked = {key.asset_key for key in graph.asset_check_keys}
