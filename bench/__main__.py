@@ -17,7 +17,7 @@ from pathlib import Path
 from bench.common import OUT_DIR, Result, bench_env, parser, python, read_results
 from bench.report import machine, write_report
 
-BENCHES = ("bootstrap", "sensor", "ingest", "inventory", "spark_connect")
+BENCHES = ("bootstrap", "ui", "sensor", "ingest", "inventory", "spark_connect")
 
 
 def forwarded(args: argparse.Namespace) -> list[str]:
