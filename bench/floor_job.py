@@ -11,7 +11,7 @@ def nothing() -> None:
     """Nothing: what is measured is everything around it."""
 
 
-@dg.job
+@dg.job(executor_def=dg.in_process_executor)  # as the platform's jobs: no process per step
 def floor() -> None:
     nothing()
 
