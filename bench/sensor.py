@@ -27,8 +27,12 @@ SPINE = ("analytics_namespace", "object_store", "datalake_bucket", "service_iden
 
 
 def status_of(result: Any) -> str:
-    """The verdict the tick recorded on `object_store` (UP, DOWN, NOT_READY, ...)."""
-    return str(result.asset_events[0].metadata["status"].value)
+    """The tick's verdict (UP, DOWN, NOT_READY, ...), from its cursor: a tick records events on
+    `object_store` only when the verdict changes or a heartbeat is due, so most ticks have
+    none, while every tick's cursor carries the verdict."""
+    from assets.health.store_health import HealthCursor
+
+    return HealthCursor.parse(result.cursor).last_status
 
 
 def run(args: argparse.Namespace) -> list[Result]:
