@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import signal
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -91,6 +92,18 @@ def external_store_env(
 
 
 @pytest.hookimpl(tryfirst=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Start from the signal dispositions a terminal gives. A suite started in the background of
+    a script (`... &`, no job control) inherits SIGINT ignored; Dagster maps SIGTERM to SIGINT's
+    disposition around every run (dagster._utils.interrupts), so after one in-process run SIGTERM
+    was ignored too, and every process a later test started inherited that through exec and
+    outlived its SIGTERM (issue 16's loaded run)."""
+    if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+    if signal.getsignal(signal.SIGTERM) is signal.SIG_IGN:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """`make pytest PYTEST_WORKERS=N` runs pytest-xdist workers, `--dist loadgroup`: a module's tests stay
     on one worker, so a module-scoped server (a Spark Connect JVM, a REST catalog) starts once,

@@ -82,7 +82,15 @@ IGNORES_TERM = (
 )
 
 
-def inner_pytest(tmp_path: Path, source: str, *args: str) -> tuple[subprocess.CompletedProcess[str], Path]:  # fmt: skip
+# Starts Python with SIGINT ignored, as a suite started with `... &` from a script is.
+IGNORING_SIGINT = [
+    sys.executable, "-c",
+    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_IGN); "
+    "os.execv(sys.executable, [sys.executable, *sys.argv[1:]])",
+]  # fmt: skip
+
+
+def inner_pytest(tmp_path: Path, source: str, *args: str, ignoring_sigint: bool = False) -> tuple[subprocess.CompletedProcess[str], Path]:  # fmt: skip
     """Run `source` as a test file in its own pytest session; returns (result, its basetemp).
     `subprocess.run` returns only once every holder of its output pipes is gone, the inner
     session's watchdog included, so whatever it reaps is reaped by then."""
@@ -96,7 +104,8 @@ def inner_pytest(tmp_path: Path, source: str, *args: str) -> tuple[subprocess.Co
         "PLATFORM_TEST_S3_BACKEND": "seaweedfs",
     }
     proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-p", "tests.conftest", "-p", "no:cacheprovider",
+        [*(IGNORING_SIGINT if ignoring_sigint else [sys.executable]), "-m", "pytest",
+         "-p", "tests.conftest", "-p", "no:cacheprovider",
          f"--basetemp={base}", "--timeout=300", "-q", *args, "test_inner.py"],
         cwd=work, env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
@@ -156,6 +165,35 @@ def test_a_process_that_outlives_the_fixtures_fails_the_session(
     # this says why the exit status is 1.
     assert "process guard" in "\n".join(proc.stdout.splitlines()[-8:]), proc.stdout[-3000:]
     assert reaper.mentioning(str(base)) == []
+
+
+AFTER_AN_IN_PROCESS_RUN = """
+import signal, subprocess, sys
+import dagster as dg
+
+def test_a_process_started_after_a_dagster_run_dies_of_sigterm():
+    @dg.asset
+    def one() -> int:
+        return 1
+
+    assert dg.materialize([one]).success
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    child.terminate()
+    try:
+        assert child.wait(timeout=60) == -signal.SIGTERM
+    finally:
+        child.kill()
+"""
+
+
+@pytest.mark.slow
+def test_a_suite_started_with_sigint_ignored_still_stops_its_processes(tmp_path: Path) -> None:
+    """Dagster maps SIGTERM to SIGINT's disposition around every run (dagster._utils.interrupts),
+    so in a session that inherited SIGINT ignored, one in-process run left SIGTERM ignored and
+    every process started afterwards ignored `stop`'s SIGTERM through exec (issue 16's loaded
+    run: two stop tests killed their sleepers after the grace)."""
+    proc, _ = inner_pytest(tmp_path, AFTER_AN_IN_PROCESS_RUN, ignoring_sigint=True)
+    assert proc.returncode == 0 and "1 passed" in proc.stdout, proc.stdout[-3000:]
 
 
 @pytest.mark.slow
