@@ -8,11 +8,14 @@ healthy and still matching its configuration."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import json
 import os
+import shutil
 import signal
 import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
@@ -102,16 +105,48 @@ def exclusive_lock(directory: Path, state_dir: Path) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
+# Signals an exec keeps ignored or blocked, reset as a shell started from a terminal has them:
+# a `make run &` from a script ignores SIGINT, Dagster maps SIGTERM to SIGINT's disposition
+# around every run, Python ignores SIGPIPE and SIGXFSZ; a JVM never installs its shutdown
+# handler for a signal it inherited ignored, so a server started inside such a step would
+# outlive `make down`'s SIGTERM until its SIGKILL. SIGHUP is left as given (nohup's choice).
+_RESET_SIGNALS = ("SIGINT", "SIGQUIT", "SIGTERM", "SIGPIPE", "SIGXFSZ")
+_EXEC_WITH_DEFAULT_SIGNALS = (
+    "import os, signal, sys\n"
+    f"for name in {_RESET_SIGNALS!r}:\n"
+    "    signal.signal(getattr(signal, name), signal.SIG_DFL)\n"
+    "signal.pthread_sigmask(signal.SIG_SETMASK, ())\n"
+    "os.execv(sys.argv[1], sys.argv[2:])\n"
+)
+
+
+def _executable(argv0: str, cwd: Path, env: dict[str, str]) -> str:
+    """The file exec would run for `argv0`, resolved here so that a server that cannot be
+    executed stays an OSError in the caller (the exec itself happens in the child)."""
+    if "/" in argv0:
+        path = str(cwd / argv0)
+    else:
+        path = shutil.which(argv0, mode=os.F_OK, path=env.get("PATH", os.defpath)) or ""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), argv0)
+    if not os.access(path, os.X_OK):
+        raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), path)
+    return path
+
+
 def spawn(
     argv: list[str], log_file: Path, cwd: Path, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
     """Start a server in a session of its own (it survives the run that started it), its output
-    appended to `log_file`, owner-only files (umask 077). OSError when it cannot be executed."""
+    appended to `log_file`, owner-only files (umask 077), with default signal dispositions and
+    an empty signal mask whatever this process has (see `_RESET_SIGNALS`); the pid is the
+    server's own, through an exec. OSError when it cannot be executed."""
+    executable = _executable(argv[0], cwd, env)
     with os.fdopen(open_private(log_file, os.O_WRONLY | os.O_APPEND), "ab") as log:
         log.write(f"\n=== {time.ctime()} starting {argv}\n".encode())
         log.flush()
         return subprocess.Popen(
-            argv,
+            [sys.executable, "-I", "-S", "-c", _EXEC_WITH_DEFAULT_SIGNALS, executable, *argv],
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

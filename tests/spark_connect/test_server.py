@@ -136,6 +136,35 @@ def test_a_healthy_server_is_reused_a_killed_one_restarted_and_make_down_stops_i
     assert again.action == "restarted"
 
 
+def _signal_set(pid: int, field: str) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no {field} in /proc/{pid}/status")
+
+
+def test_a_server_started_by_a_step_that_ignores_sigterm_still_answers_it(lake: Lake) -> None:
+    """A step of `make run &` runs with SIGINT ignored, and Dagster gives SIGTERM the same
+    disposition around the run; a JVM that inherits SIGTERM ignored never installs its shutdown
+    handler, so `make down` would wait out its grace and SIGKILL it."""
+    server = lake.server()
+    assert server.stop() is True
+    saved = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    for s in saved:
+        signal.signal(s, signal.SIG_IGN)
+    try:
+        pid = started(server, lake.writer, "started ignoring SIGTERM")
+    finally:
+        for s, handler in saved.items():
+            signal.signal(s, handler)
+    sigterm = 1 << (signal.SIGTERM - 1)
+    assert _signal_set(pid, "SigIgn") & sigterm == 0
+    assert _signal_set(pid, "SigCgt") & sigterm, "the JVM installed no SIGTERM handler"
+    assert server.stop() is True and server.running() is None
+    assert not _group_cmdlines(pid)
+    started(server, lake.writer, "started again")  # later tests of the module use it
+
+
 def test_a_busy_port_is_one_clear_error_naming_the_setting(lake: Lake, tmp_path: Path) -> None:
     with socket.socket() as holder:
         holder.bind(("127.0.0.1", 0))
