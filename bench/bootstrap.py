@@ -5,12 +5,14 @@ instance (DAGSTER_HOME), so nothing of the developer's platform is touched:
 
   - cold, first run: `dagster job execute -j bootstrap_platform` with nothing there yet;
   - cold, store stopped: the same after `LocalStore.stop()`, data kept;
-  - warm: again at once, nothing to change;
+  - warm: again at once, nothing to change; and once more through Dagster's own `dagster`
+    script instead of `make run`'s `python -m platform_defs.dagster_cli` (the exit's heap
+    teardown, the before of that change, in the same repeat);
   - baselines, measured in the same repeat: the store's own start (`LocalStore.ensure_running`
     from stopped), the Spark Connect server's start (`SparkConnectServer.ensure_running` from
     stopped: the Spark the local steps use), one bare Spark session (start_session + stop in a
     process of its own: PLATFORM_SPARK_MODE=session's cost), and the Dagster floor (a one-op job,
-    bench/floor_job.py, through the same `dagster job execute` on the same instance).
+    bench/floor_job.py, through the same CLI on the same instance).
 
 Whether a run started Spark is read back from the instance: `lake_inventory`'s materialization
 metadata carries `spark_skipped` when the inventory was current, else the Spark job's own
@@ -77,9 +79,17 @@ def inventory_metadata(home: Path) -> dict[str, Any]:
     raise RuntimeError(f"the run in {home} recorded no lake_inventory materialization")
 
 
-def run_job(env: dict[str, str]) -> float:
+def dagster_cli(plain: bool = False) -> list[str]:
+    """`make run`'s Dagster CLI (platform_defs/dagster_cli.py: no heap teardown at exit), or
+    with `plain` Dagster's own `dagster` script, the before of that change."""
+    if plain:
+        return [str(Path(python()).parent / "dagster")]
+    return [python(), "-m", "platform_defs.dagster_cli"]
+
+
+def run_job(env: dict[str, str], plain: bool = False) -> float:
     cmd = [
-        str(Path(python()).parent / "dagster"),
+        *dagster_cli(plain),
         *("job", "execute", "-m", "platform_defs.definitions", "-j", JOB),
         *("-c", str(ROOT / "config" / "bootstrap.yaml")),
     ]
@@ -89,7 +99,7 @@ def run_job(env: dict[str, str]) -> float:
 
 def run_floor(env: dict[str, str]) -> float:
     cmd = [
-        str(Path(python()).parent / "dagster"),
+        *dagster_cli(),
         *("job", "execute", "-f", str(ROOT / "bench" / "floor_job.py"), "-j", "floor"),
     ]
     return run_measured(cmd, env).check("dagster job execute -j floor").seconds
@@ -125,6 +135,7 @@ def one_repeat(samples: Samples) -> None:
                 skipped = meta.get("spark_skipped") is True
                 samples.skipped.setdefault(key, []).append(skipped)
                 samples.add(f"{key}_write", 0.0 if skipped else float(meta["spark_seconds"]))
+            samples.add("warm_plain", run_job(env, plain=True))
             samples.add("floor", run_floor(env))
             cli.down(settings)  # the store, the REST catalog and the Spark Connect server
             samples.add("store_start", timed(store.ensure_running))
@@ -194,6 +205,11 @@ def run(args: argparse.Namespace) -> list[Result]:
         extra={"spark_skipped": s.skipped["warm"]},
     )  # fmt: skip
     warm.met = warm.value < 3.0 and warm_skipped
+    plain = Result(
+        "bootstrap", "warm through Dagster's own `dagster` script", median(v["warm_plain"]), "s",
+        "warm through make run's CLI (no heap teardown at exit)", median(v["warm"]), "",
+        samples=v["warm_plain"], baseline_samples=v["warm"],
+    )  # fmt: skip
     loaded, bare = import_samples(max(n, 5))
     imports = Result(
         "bootstrap", "import platform_defs.definitions", median(loaded), "s",
@@ -215,6 +231,7 @@ def run(args: argparse.Namespace) -> list[Result]:
         cold_result(s, "first", "cold, first run (nothing exists)"),
         cold_result(s, "restart", "cold, store stopped (data kept)"),
         warm,
+        plain,
         imports,
         session,
         server,
