@@ -134,6 +134,14 @@ def _executable(argv0: str, cwd: Path, env: dict[str, str]) -> str:
     return path
 
 
+def with_default_signals(argv: list[str], cwd: Path, env: dict[str, str]) -> list[str]:
+    """`argv` run through an exec that first resets `_RESET_SIGNALS` to their defaults and
+    empties the signal mask; the pid and, after the exec, the argv are the program's own.
+    OSError here when `argv[0]` cannot be executed."""
+    executable = _executable(argv[0], cwd, env)
+    return [sys.executable, "-I", "-S", "-c", _EXEC_WITH_DEFAULT_SIGNALS, executable, *argv]
+
+
 def spawn(
     argv: list[str], log_file: Path, cwd: Path, env: dict[str, str]
 ) -> subprocess.Popen[bytes]:
@@ -141,12 +149,12 @@ def spawn(
     appended to `log_file`, owner-only files (umask 077), with default signal dispositions and
     an empty signal mask whatever this process has (see `_RESET_SIGNALS`); the pid is the
     server's own, through an exec. OSError when it cannot be executed."""
-    executable = _executable(argv[0], cwd, env)
+    command = with_default_signals(argv, cwd, env)
     with os.fdopen(open_private(log_file, os.O_WRONLY | os.O_APPEND), "ab") as log:
         log.write(f"\n=== {time.ctime()} starting {argv}\n".encode())
         log.flush()
         return subprocess.Popen(
-            [sys.executable, "-I", "-S", "-c", _EXEC_WITH_DEFAULT_SIGNALS, executable, *argv],
+            command,
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,

@@ -167,3 +167,11 @@ def _at_exit() -> None:
     """Exits that skip the session hooks (sys.exit in a plugin): stop what was registered."""
     if _GUARD is not None:
         reaper.stop_all(_GUARD.registry.alive(), grace=_GRACE)
+
+
+def signal_set(pid: int, field: str) -> int:
+    """A process's signal set from /proc (`SigIgn`, `SigCgt`, `SigBlk`), as a bit mask."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith(f"{field}:"):
+            return int(line.split()[1], 16)
+    raise AssertionError(f"no {field} in /proc/{pid}/status")

@@ -30,12 +30,14 @@ def _defs(tmp_path: Path, body: str) -> Path:
     return module
 
 
-def _execute(tmp_path: Path, module: Path) -> subprocess.CompletedProcess[str]:
+def _execute(
+    tmp_path: Path, module: Path, cli: tuple[str, ...] = ("-m", "platform_defs.dagster_cli")
+) -> subprocess.CompletedProcess[str]:
+    """`job execute -j j` of `module` through `cli` (by default make run's) on a fresh instance."""
     home = tmp_path / "home"
     home.mkdir(exist_ok=True)
     return subprocess.run(
-        [sys.executable, "-m", "platform_defs.dagster_cli", "job", "execute", "-f", str(module),
-         "-j", "j"],
+        [sys.executable, *cli, "job", "execute", "-f", str(module), "-j", "j"],
         cwd=REPO, env={"DAGSTER_HOME": str(home), "PATH": "/usr/bin:/bin",
                        "PYTHONPATH": str(REPO)},
         capture_output=True, text=True, timeout=300,
@@ -72,13 +74,9 @@ def test_a_run_ends_with_its_status_its_output_its_atexit_handlers_and_its_threa
     [("raise RuntimeError('the op failed')", 1), ("raise SystemExit(3)", 1)],
 )
 def test_a_failed_run_keeps_dagsters_exit_status(tmp_path: Path, body: str, status: int) -> None:
-    proc = _execute(tmp_path, _defs(tmp_path, body))
-    reference = subprocess.run(
-        [str(Path(sys.executable).with_name("dagster")), "job", "execute", "-f",
-         str(_defs(tmp_path, body)), "-j", "j"],
-        cwd=REPO, env={"DAGSTER_HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin"},
-        capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
+    module = _defs(tmp_path, body)
+    proc = _execute(tmp_path, module)
+    reference = _execute(tmp_path, module, (str(Path(sys.executable).with_name("dagster")),))
     assert (proc.returncode, reference.returncode) == (status, status), proc.stderr[-3000:]
 
 

@@ -19,13 +19,6 @@ RESET = (signal.SIGINT, signal.SIGQUIT, signal.SIGTERM)
 DEFAULT_AFTER_EXEC = (*RESET, signal.SIGPIPE, signal.SIGXFSZ)  # Python ignores these two
 
 
-def _mask(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1], 16)
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
 def _bits(signals: tuple[signal.Signals, ...]) -> int:
     return sum(1 << (s - 1) for s in signals)
 
@@ -56,8 +49,8 @@ def test_a_server_answers_sigterm_whatever_its_parent_ignored(
             lambda: (detached.live_cmdline(proc.pid) or [b""])[0] == b"sleep", 60, interval=0.02
         ), detached.live_cmdline(proc.pid)
         assert detached.live_cmdline(proc.pid) == [b"sleep", b"300", b""]
-        assert _mask(proc.pid, "SigIgn") & _bits(DEFAULT_AFTER_EXEC) == 0
-        assert _mask(proc.pid, "SigBlk") & _bits(DEFAULT_AFTER_EXEC) == 0
+        assert process_guard.signal_set(proc.pid, "SigIgn") & _bits(DEFAULT_AFTER_EXEC) == 0
+        assert process_guard.signal_set(proc.pid, "SigBlk") & _bits(DEFAULT_AFTER_EXEC) == 0
         os.killpg(proc.pid, signal.SIGTERM)
         assert proc.wait(timeout=60) == -signal.SIGTERM
     finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -18,6 +17,7 @@ import dagster as dg
 import pytest
 import requests
 
+from platform_defs import detached
 from tests import process_guard
 from tests.s3_servers import free_port
 
@@ -29,12 +29,8 @@ CHROMIUM = Path("/usr/bin/chromium")
 # in the background of a script (`... &`, no job control) inherits SIGINT *ignored*, an ignored
 # signal stays ignored through exec, and then `dg dev` never sees the Ctrl-C the last test sends
 # (found under the added load of issue 16: make ui still running 90 s after it). A shell cannot
-# undo that (POSIX keeps signals ignored on entry ignored), so Python resets it and execs make.
-FROM_A_TERMINAL = [
-    sys.executable, "-c",
-    "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); "
-    "os.execvp(sys.argv[1], sys.argv[1:])",
-]  # fmt: skip
+# undo that (POSIX keeps signals ignored on entry ignored), so make is started through the exec
+# the platform starts its own servers with (`detached.with_default_signals`).
 
 
 @dataclass
@@ -100,7 +96,9 @@ def ui(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UI]:
     t0 = time.monotonic()
     with log.open("wb") as out:
         proc = process_guard.spawn(
-            [*FROM_A_TERMINAL, "make", "--no-print-directory", "ui", f"UI_PORT={port}"],
+            detached.with_default_signals(
+                ["make", "--no-print-directory", "ui", f"UI_PORT={port}"], REPO, env
+            ),
             cwd=REPO, env=env, stdout=out, stderr=subprocess.STDOUT,
         )  # fmt: skip
     try:

@@ -19,6 +19,7 @@ from platform_defs import cli, detached
 from platform_defs.errors import SparkConnectError
 from platform_defs.spark_connect import client
 from platform_defs.spark_connect.server import SparkConnectServer, probe
+from tests import process_guard
 from tests.s3_servers import free_port
 from tests.spark_connect.conftest import Lake, settings_from, started
 
@@ -136,13 +137,6 @@ def test_a_healthy_server_is_reused_a_killed_one_restarted_and_make_down_stops_i
     assert again.action == "restarted"
 
 
-def _signal_set(pid: int, field: str) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(f"{field}:"):
-            return int(line.split()[1], 16)
-    raise AssertionError(f"no {field} in /proc/{pid}/status")
-
-
 def test_a_server_started_by_a_step_that_ignores_sigterm_still_answers_it(lake: Lake) -> None:
     """A step of `make run &` runs with SIGINT ignored, and Dagster gives SIGTERM the same
     disposition around the run; a JVM that inherits SIGTERM ignored never installs its shutdown
@@ -158,8 +152,8 @@ def test_a_server_started_by_a_step_that_ignores_sigterm_still_answers_it(lake: 
         for s, handler in saved.items():
             signal.signal(s, handler)
     sigterm = 1 << (signal.SIGTERM - 1)
-    assert _signal_set(pid, "SigIgn") & sigterm == 0
-    assert _signal_set(pid, "SigCgt") & sigterm, "the JVM installed no SIGTERM handler"
+    assert process_guard.signal_set(pid, "SigIgn") & sigterm == 0
+    assert process_guard.signal_set(pid, "SigCgt") & sigterm, "the JVM installed no SIGTERM handler"
     assert server.stop() is True and server.running() is None
     assert not _group_cmdlines(pid)
     started(server, lake.writer, "started again")  # later tests of the module use it
