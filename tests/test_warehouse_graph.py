@@ -38,6 +38,12 @@ def test_bootstrap_builds_a_warehouse_idempotently(
     assert "spark_seconds" in materialization_metadata(first, "lake_inventory")
     assert inv["spark_skipped"] is True, "nothing changed in the bucket: no Spark on re-run"
     assert inv["snapshot_id"] == materialization_metadata(first, "lake_inventory")["snapshot_id"]
+    third = run_bootstrap(instance, assets=None)
+    reads = [_description(run, "readable_by_pyiceberg") for run in (second, third)]
+    assert all(f"run {first.run_id}" in text for text in reads), (
+        "every warm run reuses the first run's read of the unchanged snapshot",
+        reads,
+    )
 
     force = {"ops": {"lake_inventory": {"config": {"force": True}}}}
     forced = run_bootstrap(instance, assets=None, run_config=force)
@@ -61,3 +67,12 @@ def test_bootstrap_builds_a_warehouse_idempotently(
     assert maintenance.success
     meta = materialization_metadata(maintenance, "warehouse_maintenance")
     assert meta, "maintenance reported what it did"
+
+
+def _description(result: dg.ExecuteInProcessResult, check: str) -> str:
+    return next(
+        str(e.asset_check_evaluation_data.description)
+        for e in result.all_events
+        if e.event_type_value == "ASSET_CHECK_EVALUATION"
+        and e.asset_check_evaluation_data.check_name == check
+    )

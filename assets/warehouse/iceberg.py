@@ -24,6 +24,7 @@ from ..platform.storage import datalake_bucket
 from ..security.identities import service_identities
 from ..spark_jobs.context import launch_env, launch_extras
 from ..spark_jobs.inventory import DUPLICATE_CHECK
+from .interop_memo import AGREE_CHECK, INVENTORY_KEY, READ_CHECK, previous_read, unchanged_results
 from .inventory_freshness import INVENTORY_TABLE, InventoryConfig, current_inventory
 
 NAMESPACES = ("raw", "curated", "ops")
@@ -158,13 +159,13 @@ def lake_inventory(
 @dg.multi_asset_check(
     specs=[
         dg.AssetCheckSpec(
-            "readable_by_pyiceberg",
+            READ_CHECK,
             asset="lake_inventory",
             description="A separate Python process reads the table with pyiceberg alone, as "
             "the read-only analyst identity (as a notebook would).",
         ),
         dg.AssetCheckSpec(
-            "spark_and_pyiceberg_agree",
+            AGREE_CHECK,
             asset="lake_inventory",
             description="The row count pyiceberg read equals the dagster/row_count the Spark "
             "job reported.",
@@ -179,65 +180,35 @@ def lake_inventory_interop(
     settings = platform.settings()
     if settings.catalog_type == "hadoop":
         why = "pyiceberg cannot read hadoop-catalog tables; use PLATFORM_CATALOG_TYPE=jdbc"
-        for name in ("readable_by_pyiceberg", "spark_and_pyiceberg_agree"):
+        for name in (READ_CHECK, AGREE_CHECK):
             yield dg.AssetCheckResult(
                 check_name=name, passed=False, severity=dg.AssetCheckSeverity.WARN, description=why
             )
         return
-    event = context.instance.get_latest_materialization_event(dg.AssetKey("lake_inventory"))
+    event = context.instance.get_latest_materialization_event(INVENTORY_KEY)
     mat = event.asset_materialization if event else None
     meta = {k: v.value for k, v in mat.metadata.items()} if mat else {}
     spark_rows = meta.get(ROW_COUNT)
-    verified = _already_read(context.instance, meta) if meta.get("spark_skipped") else None
-    if verified is not None:
+    snapshot = meta.get("snapshot_id")
+    read_in = previous_read(context.instance, snapshot) if meta.get("spark_skipped") else None
+    if read_in is not None:
         # Snapshots are immutable: the one a separate process already read is still readable.
-        text = f"snapshot {meta['snapshot_id']} unchanged; read by a separate process in {verified}"
-        yield dg.AssetCheckResult(check_name="readable_by_pyiceberg", passed=True, description=text)
-        yield dg.AssetCheckResult(
-            check_name="spark_and_pyiceberg_agree", passed=True, description=text
-        )
+        yield from unchanged_results(snapshot, read_in)
         return
     # Read as an analyst would: the read-only identity.
     read = read_in_subprocess(settings, platform.service_endpoint(ANALYST), INVENTORY_TABLE)
     yield dg.AssetCheckResult(
-        check_name="readable_by_pyiceberg",
+        check_name=READ_CHECK,
         passed=bool(read.get("ok")),
         description=read.get("error") or f"read {read.get('rows')} rows in a separate process",
         metadata={k: v for k, v in read.items() if k in ("rows", "snapshot_id", "read_seconds")},
     )
     yield dg.AssetCheckResult(
-        check_name="spark_and_pyiceberg_agree",
+        check_name=AGREE_CHECK,
         passed=read.get("ok") is True and spark_rows == read.get("rows"),
         description=f"spark reported {spark_rows}, pyiceberg read {read.get('rows')}",
         metadata={"spark_rows": spark_rows, "pyiceberg_rows": read.get("rows")},
     )
-
-
-def _already_read(instance: dg.DagsterInstance, meta: dict[str, Any]) -> str | None:
-    """The run in which a separate process last read this very snapshot and agreed, if any."""
-    from dagster._core.storage.asset_check_execution_record import (
-        AssetCheckExecutionRecordStatus,
-    )
-
-    key = dg.AssetCheckKey(dg.AssetKey("lake_inventory"), "spark_and_pyiceberg_agree")
-    history = instance.event_log_storage.get_asset_check_execution_history(
-        key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED}
-    )
-    if not history or history[0].event is None or history[0].event.dagster_event is None:
-        return None
-    data = history[0].event.dagster_event.asset_check_evaluation_data
-    read_key = dg.AssetCheckKey(dg.AssetKey("lake_inventory"), "readable_by_pyiceberg")
-    reads = instance.event_log_storage.get_asset_check_execution_history(
-        read_key, limit=1, status={AssetCheckExecutionRecordStatus.SUCCEEDED}
-    )
-    event = reads[0].event if reads else None
-    read = (
-        event.dagster_event.asset_check_evaluation_data if event and event.dagster_event else None
-    )
-    snapshot = read.metadata.get("snapshot_id") if read else None
-    if data.passed and snapshot is not None and str(snapshot.value) == str(meta.get("snapshot_id")):
-        return f"run {history[0].run_id}"
-    return None
 
 
 @dg.asset(
